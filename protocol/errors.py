@@ -1,0 +1,75 @@
+"""The protocol layer's exception tree.
+
+::
+
+    ProtocolError                 every refusal by the protocol layer; carries a ReasonCode
+    ├── JSONInputError            strict-JSON (I-JSON) parsing and size/depth limits
+    ├── JWSError                  structure, header, algorithm and signature checks
+    ├── CertificateError          X.509 decoding and chain validation
+    ├── SchemaError               document JSON Schema validation (carries the JSON pointer)
+    ├── EnvelopeError             node-to-node envelopes
+    └── ReceiptError              signed receipts
+    KeyLoadError                  private keys that cannot be loaded (a ProtocolError too)
+
+Misuse by our own code (wrong argument types, naive datetimes) raises ``TypeError`` or
+``ValueError``, never a domain error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from protocol.reason_codes import ReasonCode
+
+
+class ProtocolError(Exception):
+    """A refusal with a stable reason code and a message saying what was expected/found."""
+
+    def __init__(self, code: ReasonCode, message: str, **context: Any) -> None:
+        super().__init__(f"{code.value}: {message}")
+        self.code = code
+        self.message = message
+        self.context = context
+
+    @property
+    def codes(self) -> tuple[ReasonCode, ...]:
+        """All reason codes this error stands for (one, for protocol errors)."""
+        return (self.code,)
+
+    def diagnostics(self) -> str:
+        """A human-readable, multi-line explanation for CLI output."""
+        lines = [f"{self.code.value}: {self.message}", f"  ({self.code.description})"]
+        lines += [f"  {key}: {value}" for key, value in self.context.items()]
+        return "\n".join(lines)
+
+
+class JSONInputError(ProtocolError):
+    """The input is not strict I-JSON or exceeds a limit."""
+
+
+class JWSError(ProtocolError):
+    """A JWS is malformed, uses a refused algorithm or header, or does not verify."""
+
+
+class CertificateError(ProtocolError):
+    """A certificate is malformed or its chain does not validate at the given time."""
+
+
+class SchemaError(ProtocolError):
+    """A document violates its JSON Schema. ``pointer`` locates the first violation."""
+
+    def __init__(self, code: ReasonCode, message: str, *, pointer: str = "", **context: Any) -> None:
+        super().__init__(code, message, pointer=pointer, **context)
+        self.pointer = pointer
+
+
+class EnvelopeError(ProtocolError):
+    """A node-to-node envelope is malformed or inconsistent."""
+
+
+class ReceiptError(ProtocolError):
+    """A receipt is malformed, does not verify, or does not match its message."""
+
+
+class KeyLoadError(ProtocolError):
+    """A private key cannot be loaded (missing, wrong passphrase, unsupported type)."""
