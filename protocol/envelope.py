@@ -1,0 +1,178 @@
+"""The node-to-node envelope: one signed message carrying documents or a control message.
+
+Wire form: a General JWS (``typ`` = ``tradeaccord-envelope+jws``) signed by the sending
+node's key, whose payload is the RFC 8785 form of::
+
+    {"messageId", "from", "to", "createdAt", "expiresAt", "kind", "body"}
+
+``kind`` ``documents``: ``body`` is ``{"documents": [<General JWS>, …]}`` — each document
+keeps its own issuer signatures and its exact signed bytes. Other kinds carry a control
+message (``revocation``, ``status-change``, ``title-transfer``, ``agreement-proposal``)
+whose ``body`` is an object the node layer interprets.
+
+The envelope digest (``envelope_sha256``) is the SHA-256 of the signed payload bytes; the
+receipt names it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from protocol.canonical import canonicalize, sha256_hex
+from protocol.errors import EnvelopeError, ProtocolError
+from protocol.jws import GeneralJWS, JWSType, Signer, sign
+from protocol.limits import DEFAULT_LIMITS, Limits
+from protocol.reason_codes import ReasonCode
+from protocol.timeutil import format_time, parse_time, require_aware
+
+AUTHORITY_ID = re.compile(r"^[A-Z]{2}-[A-Z0-9]+(-[A-Z0-9]+)*$")
+MESSAGE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+
+
+class EnvelopeKind(StrEnum):
+    """What an envelope carries."""
+
+    DOCUMENTS = "documents"
+    REVOCATION = "revocation"
+    STATUS_CHANGE = "status-change"
+    TITLE_TRANSFER = "title-transfer"
+    AGREEMENT_PROPOSAL = "agreement-proposal"
+
+
+_MEMBERS = {"messageId", "from", "to", "createdAt", "expiresAt", "kind", "body"}
+
+
+def _fail(message: str) -> EnvelopeError:
+    return EnvelopeError(ReasonCode.ENVELOPE_MALFORMED, message)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Envelope:
+    """A parsed, structurally valid envelope (its signature is checked by the caller)."""
+
+    message_id: str
+    sender: str
+    recipient: str
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    kind: EnvelopeKind
+    body: Mapping[str, Any]
+    documents: tuple[GeneralJWS, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "messageId": self.message_id,
+            "from": self.sender,
+            "to": self.recipient,
+            "createdAt": format_time(self.created_at),
+            "expiresAt": format_time(self.expires_at),
+            "kind": self.kind.value,
+            "body": dict(self.body),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any, *, limits: Limits = DEFAULT_LIMITS) -> Envelope:
+        """Validate the structure of an envelope payload; ``EnvelopeError`` on any defect."""
+        if not isinstance(data, Mapping):
+            raise _fail("the envelope payload must be a JSON object")
+        if set(data) != _MEMBERS:
+            raise _fail(f"expected members {sorted(_MEMBERS)}, found {sorted(data)}")
+        for name in ("messageId", "from", "to", "createdAt", "expiresAt", "kind"):
+            if not isinstance(data[name], str):
+                raise _fail(f"{name} must be a string")
+        if not MESSAGE_ID.fullmatch(data["messageId"]):  # fullmatch: "$" admits a final \n
+            raise _fail("messageId has a bad form")
+        for name in ("from", "to"):
+            if not AUTHORITY_ID.fullmatch(data[name]):
+                raise _fail(f"{name} is not an authority id")
+        try:
+            created_at = parse_time(data["createdAt"])
+            expires_at = parse_time(data["expiresAt"])
+            kind = EnvelopeKind(data["kind"])
+        except ValueError as exc:
+            raise _fail(str(exc)) from exc
+        if expires_at <= created_at:
+            raise _fail("expiresAt must be after createdAt")
+        body = data["body"]
+        if not isinstance(body, Mapping):
+            raise _fail("body must be an object")
+        documents: tuple[GeneralJWS, ...] = ()
+        if kind is EnvelopeKind.DOCUMENTS:
+            raw = body.get("documents")
+            if set(body) != {"documents"} or not isinstance(raw, list) or not raw:
+                raise _fail("a documents envelope has body {documents: [JWS, …]} (non-empty)")
+            if len(raw) > limits.max_documents_per_envelope:
+                raise _fail(f"{len(raw)} documents exceed {limits.max_documents_per_envelope}")
+            parsed = []
+            for index, item in enumerate(raw):
+                try:
+                    parsed.append(GeneralJWS.parse(item, limits=limits))
+                except ProtocolError as exc:
+                    raise _fail(f"documents[{index}]: {exc.code.value}: {exc.message}") from exc
+            documents = tuple(parsed)
+        return cls(
+            message_id=data["messageId"],
+            sender=data["from"],
+            recipient=data["to"],
+            created_at=created_at,
+            expires_at=expires_at,
+            kind=kind,
+            body=body,
+            documents=documents,
+        )
+
+    def check_fresh(self, at: dt.datetime, limits: Limits = DEFAULT_LIMITS) -> None:
+        """MESSAGE_EXPIRED when ``at`` is past ``expiresAt`` or before ``createdAt`` − skew."""
+        require_aware(at, "at")
+        skew = dt.timedelta(seconds=limits.max_clock_skew_seconds)
+        if at > self.expires_at:
+            raise EnvelopeError(ReasonCode.MESSAGE_EXPIRED,
+                                f"expired at {format_time(self.expires_at)}")
+        if self.created_at > at + skew:
+            raise EnvelopeError(ReasonCode.MESSAGE_EXPIRED,
+                                f"created in the future ({format_time(self.created_at)})")
+
+
+def build_envelope(
+    *,
+    message_id: str,
+    sender: str,
+    recipient: str,
+    created_at: dt.datetime,
+    ttl: dt.timedelta,
+    documents: tuple[GeneralJWS, ...] = (),
+    kind: EnvelopeKind = EnvelopeKind.DOCUMENTS,
+    body: Mapping[str, Any] | None = None,
+) -> Envelope:
+    """Assemble an envelope (validated by round-tripping through ``from_dict``)."""
+    require_aware(created_at, "created_at")
+    if kind is EnvelopeKind.DOCUMENTS:
+        body = {"documents": [document.to_dict() for document in documents]}
+    elif body is None:
+        raise ValueError("a control envelope needs a body")
+    data = {
+        "messageId": message_id,
+        "from": sender,
+        "to": recipient,
+        "createdAt": format_time(created_at),
+        "expiresAt": format_time(created_at + ttl),
+        "kind": kind.value,
+        "body": dict(body),
+    }
+    return Envelope.from_dict(data)
+
+
+def sign_envelope(envelope: Envelope, signer: Signer, *, signed_at: dt.datetime) -> GeneralJWS:
+    """Sign the envelope's canonical form with the sending node's key."""
+    return sign(canonicalize(envelope.to_dict()), signer, typ=JWSType.ENVELOPE,
+                signed_at=signed_at)
+
+
+def envelope_sha256(jws: GeneralJWS) -> str:
+    """The envelope digest named by receipts: SHA-256 of the signed payload bytes."""
+    return sha256_hex(jws.payload)
