@@ -1,0 +1,1 @@
+"""Root test configuration (the project root is on sys.path through pytest's ``pythonpath``)."""
