@@ -1,0 +1,162 @@
+"""``/v1/documents``: submit (sign and store), list, get, send, status; ``/v1/inbox``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from node.api.deps import ContextDep, PrincipalDep, read_json, require_object
+from node.errors import RequestError
+from node.services import documents as service
+from node.services.apikeys import Role
+from node.storage.database import read_session, storage_errors, write_session
+from protocol.reason_codes import ReasonCode
+from protocol.timeutil import utc_now
+
+router = APIRouter(prefix="/v1", tags=["documents"])
+
+
+def _peers(value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise RequestError(ReasonCode.REQUEST_INVALID, "a list of authority ids is expected")
+    return list(value)
+
+
+@router.post("/documents", status_code=201, operation_id="submitDocument")
+async def submit_document(request: Request, ctx: ContextDep,
+                          principal: PrincipalDep) -> JSONResponse:
+    """Submit a document: schema-validated, signed by this authority's document signer and
+    stored. Body: ``{"document": {…}, "sendTo": ["CN-CUSTOMS"]}`` (``sendTo`` optional:
+    when given, the deliveries are queued in the same transaction)."""
+    body = require_object(await read_json(request, ctx), {"document", "sendTo"}, {"document"})
+    send_to = _peers(body.get("sendTo", []))
+
+    def _run() -> dict[str, Any]:
+        with storage_errors(), write_session(ctx.engine) as session:
+            record = service.submit(ctx, session, principal, body["document"], send_to,
+                                    utc_now())
+            view = service.view(session, record).to_dict()
+            session.commit()
+        ctx.metrics.documents_submitted.inc()
+        return view
+
+    return JSONResponse(await run_in_threadpool(_run), status_code=201)
+
+
+@router.get("/documents", operation_id="listDocuments")
+def list_documents(ctx: ContextDep, principal: PrincipalDep,
+                   direction: Annotated[str | None, Query(pattern="^(inbound|outbound)$")] = None,
+                   limit: Annotated[int, Query(ge=1, le=500)] = 100,
+                   after: Annotated[int | None, Query(ge=0)] = None) -> dict[str, Any]:
+    """Documents visible to the caller, newest first."""
+    with storage_errors(), read_session(ctx.engine) as session:
+        rows = service.list_documents(session, principal, direction=direction, limit=limit,
+                                      after=after)
+        return {"documents": [service.view(session, row).to_dict(include_document=False)
+                              for row in rows]}
+
+
+@router.get("/documents/{document_id}", operation_id="getDocument")
+def get_document(document_id: str, ctx: ContextDep, principal: PrincipalDep,
+                 direction: Annotated[str | None, Query(pattern="^(inbound|outbound)$")] = None,
+                 ) -> dict[str, Any]:
+    """One document with its signed form (JWS) and its delivery or decision state."""
+    service.require_role(principal, Role.TRADER, Role.OFFICER)
+    with storage_errors(), read_session(ctx.engine) as session:
+        record = service.get_visible(session, principal, document_id, direction)
+        return service.view(session, record).to_dict()
+
+
+@router.get("/documents/{document_id}/signed", operation_id="getSignedDocument")
+def get_signed(document_id: str, ctx: ContextDep, principal: PrincipalDep,
+               direction: Annotated[str | None, Query(pattern="^(inbound|outbound)$")] = None,
+               ) -> Response:
+    """The signed document (JWS JSON) exactly as stored."""
+    service.require_role(principal, Role.TRADER, Role.OFFICER)
+    with storage_errors(), read_session(ctx.engine) as session:
+        record = service.get_visible(session, principal, document_id, direction)
+        return Response(record.signed_bytes, media_type="application/json")
+
+
+@router.post("/documents/{document_id}/send", status_code=202, operation_id="sendDocument")
+async def send_document(document_id: str, request: Request, ctx: ContextDep,
+                        principal: PrincipalDep) -> JSONResponse:
+    """Queue the document for delivery to peer authorities: ``{"to": ["CN-CUSTOMS"]}``."""
+    service.require_role(principal, Role.TRADER, Role.OFFICER)
+    body = require_object(await read_json(request, ctx), {"to"}, {"to"})
+    peers = _peers(body["to"])
+
+    def _run() -> dict[str, Any]:
+        with storage_errors(), write_session(ctx.engine) as session:
+            record = service.get_visible(session, principal, document_id, "outbound")
+            service.enqueue(ctx, session, principal, record, peers, utc_now())
+            view = service.view(session, record).to_dict(include_document=False)
+            session.commit()
+            return view
+
+    return JSONResponse(await run_in_threadpool(_run), status_code=202)
+
+
+@router.get("/documents/{document_id}/status", operation_id="getDocumentStatus")
+def document_status(document_id: str, ctx: ContextDep,
+                    principal: PrincipalDep) -> dict[str, Any]:
+    """Delivery state per receiving authority and each receiver's signed outcome."""
+    service.require_role(principal, Role.TRADER, Role.OFFICER)
+    with storage_errors(), read_session(ctx.engine) as session:
+        record = service.get_visible(session, principal, document_id)
+        return service.view(session, record).to_dict(include_document=False)
+
+
+@router.get("/inbox", operation_id="listInbox", tags=["inbox"])
+def inbox(ctx: ContextDep, principal: PrincipalDep,
+          outcome: Annotated[str | None, Query(
+              pattern="^(accepted|rejected|held-for-review)$")] = None,
+          limit: Annotated[int, Query(ge=1, le=500)] = 100,
+          after: Annotated[int | None, Query(ge=0)] = None) -> dict[str, Any]:
+    """Documents received from peers with their verification and recognition result."""
+    with storage_errors(), read_session(ctx.engine) as session:
+        rows = service.list_documents(session, principal, direction="inbound", limit=limit,
+                                      after=after)
+        items = [service.view(session, row).to_dict(include_document=False) for row in rows
+                 if outcome is None or row.outcome == outcome]
+        return {"documents": items}
+
+
+async def _review(document_id: str, request: Request, ctx: ContextDep, principal: PrincipalDep,
+                  release: bool) -> dict[str, Any]:
+    service.require_role(principal, Role.OFFICER)
+    body: dict[str, Any] = {}
+    if request.headers.get("content-length", "0") != "0":
+        body = require_object(await read_json(request, ctx), {"reason"}, set())
+    reason = body.get("reason")
+    if reason is not None and not isinstance(reason, str):
+        raise RequestError(ReasonCode.REQUEST_INVALID, "reason must be a string")
+    if not release and not reason:
+        raise RequestError(ReasonCode.REQUEST_INVALID, "a rejection needs a reason")
+
+    def _run() -> dict[str, Any]:
+        with storage_errors(), write_session(ctx.engine) as session:
+            record = service.review(session, principal, document_id, release=release,
+                                    reason=reason, at=utc_now())
+            view = service.view(session, record).to_dict(include_document=False)
+            session.commit()
+            return view
+
+    return await run_in_threadpool(_run)
+
+
+@router.post("/inbox/{document_id}/release", operation_id="releaseDocument", tags=["inbox"])
+async def release(document_id: str, request: Request, ctx: ContextDep,
+                  principal: PrincipalDep) -> dict[str, Any]:
+    """Officer: accept a document held for review."""
+    return await _review(document_id, request, ctx, principal, release=True)
+
+
+@router.post("/inbox/{document_id}/reject", operation_id="rejectDocument", tags=["inbox"])
+async def reject(document_id: str, request: Request, ctx: ContextDep,
+                 principal: PrincipalDep) -> dict[str, Any]:
+    """Officer: reject a document held for review, with ``{"reason": "…"}``."""
+    return await _review(document_id, request, ctx, principal, release=False)

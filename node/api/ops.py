@@ -1,0 +1,47 @@
+"""Operations: health, readiness, metrics (unauthenticated, for probes and scrapers)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy import text
+
+from node.api.deps import ContextDep
+from node.services.delivery import outbox_depth
+from node.storage.database import read_session
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz", operation_id="health")
+def health() -> dict[str, str]:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", operation_id="ready")
+def ready(ctx: ContextDep) -> JSONResponse:
+    """Ready to serve: the database answers, the keys are in memory, a registry is held."""
+    checks: dict[str, str] = {}
+    try:
+        with read_session(ctx.engine) as session:
+            session.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:  # noqa: BLE001 - any failure means not ready
+        checks["database"] = f"unavailable: {type(exc).__name__}"
+    checks["keys"] = "ok" if ctx.document_signer and ctx.node_signer else "missing"
+    try:
+        checks["registry"] = f"version {ctx.registry.current().version}"
+    except Exception as exc:  # noqa: BLE001
+        checks["registry"] = f"unavailable: {type(exc).__name__}"
+    ready_ = checks["database"] == "ok" and checks["keys"] == "ok" and \
+        checks["registry"].startswith("version")
+    return JSONResponse({"status": "ready" if ready_ else "not-ready", "checks": checks},
+                        status_code=200 if ready_ else 503)
+
+
+@router.get("/metrics", operation_id="metrics")
+def metrics(ctx: ContextDep) -> Response:
+    """Prometheus exposition format."""
+    ctx.metrics.outbox_depth.set(outbox_depth(ctx))
+    return Response(ctx.metrics.render(), media_type="text/plain; version=0.0.4")

@@ -1,0 +1,73 @@
+"""``/v1/outbox`` (operators): outbound messages, their states, and dead-letter retry."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from sqlmodel import col, select
+from starlette.concurrency import run_in_threadpool
+
+from node.api.deps import ContextDep, PrincipalDep
+from node.services.apikeys import Role
+from node.services.audit import verify_chain
+from node.services.delivery import retry_message
+from node.services.documents import require_role
+from node.storage.database import read_session, storage_errors, write_session
+from node.storage.models import OutboundMessageRecord
+from protocol.timeutil import format_time, utc_now
+
+router = APIRouter(prefix="/v1", tags=["operations"])
+
+
+def _message_view(row: OutboundMessageRecord) -> dict[str, Any]:
+    return {
+        "messageId": row.message_id,
+        "to": row.peer,
+        "state": row.state,
+        "attempts": row.attempts,
+        "nextAttemptAt": format_time(row.next_attempt_at),
+        "lastError": row.last_error,
+        "createdAt": format_time(row.created_at),
+        "expiresAt": format_time(row.expires_at),
+        "deliveredAt": format_time(row.delivered_at) if row.delivered_at else None,
+    }
+
+
+@router.get("/outbox", operation_id="listOutbox")
+def list_outbox(ctx: ContextDep, principal: PrincipalDep,
+                state: Annotated[str | None, Query(
+                    pattern="^(pending|sending|delivered|failed|dead|retired)$")] = None,
+                limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict[str, Any]:
+    """Outbound messages, newest first."""
+    require_role(principal, Role.OPERATOR)
+    with storage_errors(), read_session(ctx.engine) as session:
+        query = select(OutboundMessageRecord)
+        if state:
+            query = query.where(OutboundMessageRecord.state == state)
+        rows = session.exec(query.order_by(col(OutboundMessageRecord.pk).desc())
+                            .limit(limit)).all()
+        return {"messages": [_message_view(row) for row in rows]}
+
+
+@router.post("/outbox/{message_id}/retry", operation_id="retryMessage")
+async def retry(message_id: str, ctx: ContextDep, principal: PrincipalDep) -> dict[str, Any]:
+    """Put a dead or failed message back in the queue."""
+    require_role(principal, Role.OPERATOR)
+
+    def _run() -> dict[str, Any]:
+        with storage_errors(), write_session(ctx.engine) as session:
+            row = retry_message(ctx, session, message_id, principal.name, utc_now())
+            view = _message_view(row)
+            session.commit()
+            return view
+
+    return await run_in_threadpool(_run)
+
+
+@router.get("/audit/verify", operation_id="verifyAuditLog")
+def verify_audit(ctx: ContextDep, principal: PrincipalDep) -> dict[str, Any]:
+    """Check the audit log's hash chain (AUDIT_CHAIN_BROKEN names the first broken entry)."""
+    require_role(principal, Role.OPERATOR)
+    with storage_errors(), read_session(ctx.engine) as session:
+        return {"valid": True, "events": verify_chain(session)}

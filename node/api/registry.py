@@ -1,0 +1,166 @@
+"""``/v1/registry``: read the trust registry (any role); operators change it.
+
+Each change verifies what it is given (signatures of both roots for an agreement, the
+owner's root for a snapshot), installs a new registry version in one transaction with its
+audit event, and rewrites ``DIR/registry.json``. A refused change leaves the registry as it
+was. Signing on the node (``propose``, ``countersign``, status changes) needs the
+authority's root key in the authority directory; production deployments keep the root key
+offline and upload what the CLI signed instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+
+from node.api.deps import ContextDep, PrincipalDep, read_body, read_json, require_object
+from node.context import NodeContext
+from node.errors import RequestError
+from node.services.apikeys import Principal, Role
+from node.services.documents import require_role
+from node.storage.database import storage_errors, write_session
+from protocol.reason_codes import ReasonCode
+from protocol.timeutil import parse_time, utc_now
+from trust_registry import (
+    AgreementStatus,
+    Authority,
+    TrustRegistry,
+    countersign_agreement,
+    sign_status_change,
+)
+
+router = APIRouter(prefix="/v1/registry", tags=["registry"])
+
+
+def _summary(registry: TrustRegistry) -> dict[str, Any]:
+    return {"version": registry.version, "owner": registry.owner,
+            "authorities": sorted(registry.authorities), "agreements": sorted(registry.agreements)}
+
+
+async def _change(ctx: NodeContext, principal: Principal, event: str,
+                  edit: Callable[[TrustRegistry], TrustRegistry]) -> dict[str, Any]:
+    """Apply ``edit`` to the current registry and install the result atomically."""
+    require_role(principal, Role.OPERATOR)
+
+    def _run() -> dict[str, Any]:
+        with storage_errors(), write_session(ctx.engine) as session:
+            current = ctx.registry.current(session)
+            updated = edit(current)
+            if updated is current:
+                return {"changed": False, **_summary(current)}
+            ctx.registry.install(session, updated, actor=f"{principal.name}:{event}")
+            session.commit()
+        ctx.registry.after_commit(updated)
+        return {"changed": True, **_summary(updated)}
+
+    return await run_in_threadpool(_run)
+
+
+@router.get("", operation_id="getRegistry")
+def get_registry(ctx: ContextDep, principal: PrincipalDep) -> dict[str, Any]:
+    """The registry in force (any authenticated caller)."""
+    registry = ctx.registry.current()
+    return {**_summary(registry), "registry": registry.to_dict()}
+
+
+@router.post("/authorities", operation_id="addAuthority")
+async def add_authority(request: Request, ctx: ContextDep,
+                        principal: PrincipalDep) -> dict[str, Any]:
+    """Operator: add an authority (the registry's JSON form of one authority)."""
+    require_role(principal, Role.OPERATOR)
+    authority = Authority.from_dict(await read_json(request, ctx))
+    return await _change(ctx, principal, "add-authority",
+                         lambda registry: registry.add_authority(authority))
+
+
+@router.post("/agreements", operation_id="addAgreement")
+async def add_agreement(request: Request, ctx: ContextDep,
+                        principal: PrincipalDep) -> dict[str, Any]:
+    """Operator: activate an agreement signed by both parties' roots (a proposal with one
+    signature is refused with AGREEMENT_SIGNATURE_MISSING)."""
+    require_role(principal, Role.OPERATOR)
+    body = await read_body(request, ctx.limits.max_document_bytes)
+    at = utc_now()
+    return await _change(ctx, principal, "add-agreement",
+                         lambda registry: registry.add_agreement(body, at=at, limits=ctx.limits))
+
+
+@router.post("/proposals", operation_id="addProposal")
+async def add_proposal(request: Request, ctx: ContextDep,
+                       principal: PrincipalDep) -> dict[str, Any]:
+    """Operator: record a partner's proposal (signed by one root) for countersigning."""
+    require_role(principal, Role.OPERATOR)
+    body = await read_body(request, ctx.limits.max_document_bytes)
+    at = utc_now()
+    return await _change(ctx, principal, "add-proposal",
+                         lambda registry: registry.add_proposal(body, at=at, limits=ctx.limits))
+
+
+@router.post("/agreements/{agreement_id}/countersign", operation_id="countersignAgreement")
+async def countersign(agreement_id: str, ctx: ContextDep,
+                      principal: PrincipalDep) -> dict[str, Any]:
+    """Operator: countersign a recorded proposal with this authority's root key (needs the
+    root key in the authority directory) and put the agreement in force."""
+    require_role(principal, Role.OPERATOR)
+    at = utc_now()
+
+    def edit(registry: TrustRegistry) -> TrustRegistry:
+        record = registry.agreement(agreement_id)
+        signer = ctx.authority.root_signer(ctx.settings.passphrase_bytes())
+        signed = countersign_agreement(record.signed.jws, signer, signed_at=at)
+        return registry.add_agreement(signed, at=at, limits=ctx.limits)
+
+    return await _change(ctx, principal, "countersign", edit)
+
+
+@router.post("/agreements/{agreement_id}/status", operation_id="changeAgreementStatus")
+async def change_status(agreement_id: str, request: Request, ctx: ContextDep,
+                        principal: PrincipalDep) -> dict[str, Any]:
+    """Operator: suspend, resume or terminate an agreement.
+
+    Body: ``{"status": "suspended"|"in-force"|"terminated", "effectiveAt": T?, "reason"?}``
+    (signed here with the root key), or a status change already signed by either party's
+    root (a JWS, uploaded as is)."""
+    require_role(principal, Role.OPERATOR)
+    data = await read_json(request, ctx)
+    at = utc_now()
+    if isinstance(data, dict) and "payload" in data:
+        return await _change(ctx, principal, "status-change",
+                             lambda registry: registry.change_agreement_status(
+                                 data, at=at, limits=ctx.limits))
+    body = require_object(data, {"status", "effectiveAt", "reason"}, {"status"})
+    try:
+        status = AgreementStatus(body["status"])
+        effective = parse_time(body["effectiveAt"]) if body.get("effectiveAt") else at
+    except (ValueError, TypeError) as exc:
+        raise RequestError(ReasonCode.REQUEST_INVALID, str(exc)) from exc
+    reason = body.get("reason") or ""
+    if not isinstance(reason, str):
+        raise RequestError(ReasonCode.REQUEST_INVALID, "reason must be a string")
+
+    def edit(registry: TrustRegistry) -> TrustRegistry:
+        record = registry.agreement(agreement_id)
+        signer = ctx.authority.root_signer(ctx.settings.passphrase_bytes())
+        try:
+            change = sign_status_change(record.signed, signer, status=status,
+                                        effective_at=effective, signed_at=at, reason=reason)
+        except ValueError as exc:
+            raise RequestError(ReasonCode.REQUEST_INVALID, str(exc)) from exc
+        return registry.change_agreement_status(change, at=at, limits=ctx.limits)
+
+    return await _change(ctx, principal, f"status-{status.value}", edit)
+
+
+@router.post("/snapshots", operation_id="importSnapshot")
+async def import_snapshot(request: Request, ctx: ContextDep,
+                          principal: PrincipalDep) -> dict[str, Any]:
+    """Operator: import a snapshot signed by this registry owner's root. Refused (and the
+    registry unchanged) on rollback, expiry, or a bad or foreign signature."""
+    require_role(principal, Role.OPERATOR)
+    body = await read_body(request, 256 * 1024 * 1024)
+    at = utc_now()
+    return await _change(ctx, principal, "import-snapshot",
+                         lambda registry: registry.import_snapshot(body, at=at))

@@ -1,0 +1,5 @@
+"""``python -m node.cli``: the same as the ``tradeaccord`` console script."""
+
+from node.cli.main import main
+
+main()

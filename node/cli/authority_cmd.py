@@ -1,0 +1,46 @@
+"""``tradeaccord authority …``: create an authority directory (keys and certificates)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from node.authority import AuthorityDirectory
+from node.cli.common import fail, handle_errors
+from node.settings import load_settings
+from protocol.certificates import KeyAlgorithm, fingerprint
+from protocol.timeutil import utc_now
+
+authority_app = typer.Typer(help="Authority keys and certificates.", no_args_is_help=True)
+
+
+@authority_app.command("init")
+@handle_errors
+def init(
+    authority_id: Annotated[str, typer.Option("--id", help="Authority id, e.g. SG-CUSTOMS")],
+    country: Annotated[str, typer.Option(help="ISO 3166-1 alpha-2 country code")],
+    name: Annotated[str, typer.Option(help="The authority's legal name")],
+    directory: Annotated[Path, typer.Option("--dir", help="Directory to create")],
+    role: Annotated[list[str] | None, typer.Option(help="Role (repeatable): customs, "
+                                                   "plant-protection, origin, registry")] = None,
+    algorithm: Annotated[KeyAlgorithm, typer.Option(help="Key type")] = KeyAlgorithm.ED25519,
+    insecure_plaintext_keys: Annotated[bool, typer.Option(
+        help="Write keys unencrypted (tests and demos only)")] = False,
+) -> None:
+    """Generate the root (trust anchor), document-signer and node keys and certificates."""
+    passphrase = load_settings().passphrase_bytes()
+    if passphrase is None and not insecure_plaintext_keys:
+        fail("set TRADEACCORD_PASSPHRASE to encrypt the keys "
+             "(or pass --insecure-plaintext-keys for a throw-away test authority)")
+    authority = AuthorityDirectory.create(
+        directory, authority_id=authority_id, country=country, name=name,
+        roles=tuple(role or ["customs"]),
+        passphrase=None if insecure_plaintext_keys else passphrase,
+        at=utc_now(), algorithm=algorithm,
+    )
+    typer.echo(f"authority {authority.authority_id} created in {directory}")
+    typer.echo(f"  trust anchor: {directory / 'root.pem'}")
+    typer.echo(f"  SHA-256 fingerprint: {fingerprint(authority.root_certificate)}")
+    typer.echo("  give root.pem and its fingerprint to partner authorities out of band")

@@ -1,0 +1,207 @@
+"""``tradeaccord doc …``: sign and verify documents offline; submit, send, follow via a node."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from node.authority import AuthorityDirectory, write_atomic
+from node.cli.common import (
+    EXIT_OK,
+    EXIT_REFUSED,
+    UsageProblem,
+    handle_errors,
+    print_json,
+    read_bytes,
+)
+from node.errors import NodeError
+from node.settings import load_settings
+from protocol.certificates import load_certificate_pem
+from protocol.documents import DocumentSchemas
+from protocol.reason_codes import ReasonCode
+from protocol.signed_document import sign_document, verify_document
+from protocol.strict_json import parse_json
+from protocol.timeutil import format_time, parse_time, utc_now
+
+doc_app = typer.Typer(help="Trade documents: sign, verify, submit, send, status.",
+                      no_args_is_help=True)
+
+
+def prepare_document(document: Any, authority_id: str, at: dt.datetime) -> dict[str, Any]:
+    """Fill ``id``, ``issuer`` and ``issuedAt`` when absent; refuse another issuer."""
+    if not isinstance(document, dict):
+        raise NodeError(ReasonCode.SCHEMA_INVALID, "a document must be a JSON object")
+    prepared = dict(document)
+    prepared.setdefault("id", str(uuid.uuid4()))
+    prepared.setdefault("issuedAt", format_time(at.replace(microsecond=0)))
+    issuer = prepared.setdefault("issuer", authority_id)
+    if issuer != authority_id:
+        raise NodeError(ReasonCode.ISSUER_MISMATCH,
+                        f"the document names issuer {issuer!r}, but {authority_id} signs it")
+    return prepared
+
+
+@doc_app.command("sign")
+@handle_errors
+def sign(
+    input_file: Annotated[Path, typer.Argument(metavar="IN.json")],
+    authority_dir: Annotated[Path, typer.Option(help="The issuing authority's directory")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the JWS")],
+) -> None:
+    """Validate IN.json against its type's schema and sign it (JWS General Serialization)."""
+    settings = load_settings()
+    document = parse_json(read_bytes(input_file), max_bytes=settings.max_document_bytes,
+                          max_depth=settings.max_depth)
+    authority = AuthorityDirectory.open(authority_dir)
+    now = utc_now()
+    prepared = prepare_document(document, authority.authority_id, now)
+    DocumentSchemas.load().validate(prepared)
+    signer = authority.document_signer(settings.passphrase_bytes())
+    jws = sign_document(prepared, signer, signed_at=now)
+    write_atomic(output, jws.to_json() + b"\n")
+    typer.echo(f"signed {prepared['type']} {prepared['id']} -> {output}")
+
+
+@doc_app.command("verify")
+@handle_errors
+def verify(
+    input_file: Annotated[Path, typer.Argument(metavar="IN.json")],
+    anchor: Annotated[list[Path] | None, typer.Option(
+        help="A trusted root certificate (PEM), repeatable")] = None,
+    registry: Annotated[Path | None, typer.Option(
+        help="A registry file: anchors and recognition come from it")] = None,
+    as_authority: Annotated[str | None, typer.Option(
+        "--as", help="With --registry: the receiving authority id")] = None,
+    at: Annotated[str | None, typer.Option(help="Verification time (RFC 3339); default now")]
+    = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report")] = False,
+) -> None:
+    """Check integrity, certificate chain and schema (and, with --registry, recognition).
+
+    Exit 0 when valid (and recognised, with --registry); 1 when not; 2 on usage errors.
+    """
+    settings = load_settings()
+    if not anchor and registry is None:
+        raise UsageProblem("give at least one --anchor ROOT.pem, or --registry REG.json --as ID")
+    if registry is not None and as_authority is None:
+        raise UsageProblem("--registry needs --as RECEIVER-ID")
+    try:
+        when = parse_time(at) if at else utc_now()
+    except ValueError as exc:
+        raise UsageProblem(str(exc)) from exc
+    anchors = [load_certificate_pem(read_bytes(path)) for path in anchor or []]
+    data = read_bytes(input_file)
+    schemas = DocumentSchemas.load()
+    if registry is not None:
+        from node.cli.recognition import verify_with_registry
+
+        report = verify_with_registry(data, registry_path=registry, receiver=str(as_authority),
+                                      extra_anchors=anchors, at=when, schemas=schemas,
+                                      limits=settings.limits())
+    else:
+        result = verify_document(data, anchors=anchors, at=when, schemas=schemas,
+                                 limits=settings.limits())
+        report = result.summary()
+    _print_report(report, as_json)
+    raise typer.Exit(EXIT_OK if report["valid"] else EXIT_REFUSED)
+
+
+def _print_report(report: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print_json(report)
+        return
+    document = report["document"]
+    typer.echo(f"document {document.get('id')} ({document.get('type')}) "
+               f"from {document.get('issuer')}")
+    for name, status in report["checks"].items():
+        typer.echo(f"  {name:<12} {status}")
+    recognition = report.get("recognition")
+    if recognition is not None:
+        if recognition.get("recognised"):
+            typer.echo(f"  recognised as {recognition['recognisedAs']} under agreement "
+                       f"{recognition['agreementId']} (registry version "
+                       f"{recognition['registryVersion']})")
+        else:
+            typer.echo(f"  not recognised: {', '.join(recognition['reasons'])}")
+    if report["valid"]:
+        typer.echo("VALID")
+    else:
+        typer.echo(f"INVALID: {', '.join(report['reasons'])}")
+        for message in report.get("messages", []):
+            typer.echo(f"  {message}")
+
+
+# -- through a node's API ---------------------------------------------------------------
+
+NodeOption = Annotated[str | None, typer.Option(
+    "--node", help="Node URL (default: TRADEACCORD_NODE_URL)")]
+KeyOption = Annotated[str | None, typer.Option(
+    "--api-key", help="API key (default: TRADEACCORD_API_KEY)")]
+
+
+@doc_app.command("submit")
+@handle_errors
+def submit(
+    input_file: Annotated[Path, typer.Argument(metavar="IN.json")],
+    node: NodeOption = None,
+    api_key: KeyOption = None,
+    send_to: Annotated[list[str] | None, typer.Option(
+        "--send-to", help="Also queue it for these authorities")] = None,
+) -> None:
+    """Submit a document to the node (validated and signed there); print its id."""
+    from node.cli.remote import connect
+
+    document = parse_json(read_bytes(input_file))
+    with connect(node, api_key) as client:
+        result = client.submit(document, send_to=send_to)
+    typer.echo(result["id"])
+
+
+@doc_app.command("send")
+@handle_errors
+def send(
+    document_id: Annotated[str, typer.Argument(metavar="ID")],
+    to: Annotated[list[str], typer.Option("--to", help="Receiving authority id (repeatable)")],
+    node: NodeOption = None,
+    api_key: KeyOption = None,
+) -> None:
+    """Queue a submitted document for delivery to peer authorities."""
+    from node.cli.remote import connect
+
+    with connect(node, api_key) as client:
+        result = client.send(document_id, list(to))
+    for delivery in result["deliveries"]:
+        typer.echo(f"{delivery['to']}: {delivery['state']}")
+
+
+@doc_app.command("status")
+@handle_errors
+def status(
+    document_id: Annotated[str, typer.Argument(metavar="ID")],
+    node: NodeOption = None,
+    api_key: KeyOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Delivery state per receiver, with the receiver's outcome and reason codes."""
+    from node.cli.remote import connect
+
+    with connect(node, api_key) as client:
+        result = client.status(document_id)
+    if as_json:
+        print_json(result)
+        return
+    typer.echo(f"document {result['id']} ({result['type']}) sha256 {result['sha256']}")
+    if result["direction"] == "inbound":
+        typer.echo(f"  received from {result['receivedFrom']}: {result['outcome']} "
+                   f"{' '.join(result['reasons'])}")
+        return
+    if not result["deliveries"]:
+        typer.echo("  not sent")
+    for delivery in result["deliveries"]:
+        reasons = " ".join(delivery["reasons"])
+        outcome = delivery["outcome"] or "-"
+        typer.echo(f"  {delivery['to']:<16} {delivery['state']:<24} {outcome:<16} {reasons}")

@@ -1,0 +1,74 @@
+"""Everything a node's request handlers and workers share, built once by the outermost caller.
+
+``NodeContext.build(settings)`` opens the authority directory, decrypts the signing keys into
+memory, builds the database engine (running migrations), loads the schemas and the mapping
+set, and seeds the registry from ``DIR/registry.json``. Several contexts can live side by
+side in one process (tests run two nodes in one interpreter).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+
+from node.authority import AuthorityDirectory
+from node.errors import ConfigError
+from node.metrics import NodeMetrics
+from node.services.registry_store import RegistryStore
+from node.settings import Settings
+from node.storage.database import make_engine, migrate
+from protocol.documents import DocumentSchemas
+from protocol.jws import Signer
+from protocol.limits import Limits
+from protocol.reason_codes import ReasonCode
+from trust_registry.mapping import MappingSet
+
+
+@dataclass(slots=True)
+class NodeContext:
+    """The node's long-lived state: identity, keys (in memory), storage, schemas, registry."""
+
+    settings: Settings
+    authority: AuthorityDirectory
+    document_signer: Signer
+    node_signer: Signer
+    engine: Engine
+    schemas: DocumentSchemas
+    mappings: MappingSet
+    registry: RegistryStore
+    limits: Limits
+    metrics: NodeMetrics = field(default_factory=NodeMetrics)
+
+    @property
+    def authority_id(self) -> str:
+        return self.authority.authority_id
+
+    @classmethod
+    def build(cls, settings: Settings, *, run_migrations: bool = True) -> NodeContext:
+        if settings.authority_dir is None:
+            raise ConfigError(ReasonCode.CONFIG_INVALID, "no authority directory configured")
+        directory = Path(settings.authority_dir)
+        authority = AuthorityDirectory.open(directory)
+        passphrase = settings.passphrase_bytes()
+        url = settings.resolved_database_url(directory)
+        if run_migrations:
+            migrate(url)
+        engine = make_engine(url)
+        registry = RegistryStore(engine, authority.registry_path)
+        registry.seed_from_file()
+        return cls(
+            settings=settings,
+            authority=authority,
+            document_signer=authority.document_signer(passphrase),
+            node_signer=authority.node_signer(passphrase),
+            engine=engine,
+            schemas=DocumentSchemas.load(),
+            mappings=MappingSet.load(),
+            registry=registry,
+            limits=settings.limits(),
+        )
+
+    def close(self) -> None:
+        self.engine.dispose()

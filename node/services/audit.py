@@ -1,0 +1,90 @@
+"""The append-only, hash-chained audit log.
+
+Each event's hash is SHA-256 over the RFC 8785 form of
+``{"seq", "at", "event", "actor", "subject", "details", "prev"}``, where ``prev`` is the
+previous event's hash (64 zeros for the first). Sequence numbers run 1, 2, 3, … without
+gaps, so a deleted, inserted, reordered or edited event breaks the chain at a known place.
+Appends are serialised: on PostgreSQL by a transaction-scoped advisory lock, on SQLite by
+the write transaction's lock (BEGIN IMMEDIATE).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import text
+from sqlmodel import Session, col, select
+
+from node.errors import NodeError
+from node.storage.models import AuditEventRecord
+from protocol.canonical import canonicalize
+from protocol.reason_codes import ReasonCode
+from protocol.timeutil import format_time
+
+GENESIS = "0" * 64
+_ADVISORY_LOCK_KEY = 0x7A_0D17  # any constant shared by every process of this node
+
+
+def _event_hash(seq: int, at: dt.datetime, event: str, actor: str, subject: str,
+                details: Mapping[str, Any], prev: str) -> str:
+    body = {"seq": seq, "at": format_time(at), "event": event, "actor": actor,
+            "subject": subject, "details": dict(details), "prev": prev}
+    return hashlib.sha256(canonicalize(body)).hexdigest()
+
+
+def append_event(session: Session, *, event: str, actor: str, subject: str,
+                 details: Mapping[str, Any], at: dt.datetime) -> AuditEventRecord:
+    """Append one event in the caller's transaction (committed with the caller's work)."""
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK_KEY})
+    head = session.exec(
+        select(AuditEventRecord).order_by(col(AuditEventRecord.seq).desc()).limit(1)
+    ).first()
+    seq = 1 if head is None else head.seq + 1
+    prev = GENESIS if head is None else head.hash
+    at = at.astimezone(dt.UTC).replace(microsecond=(at.microsecond // 1000) * 1000)
+    canonical_details = json.loads(canonicalize(dict(details)))
+    record = AuditEventRecord(
+        seq=seq, at=at, event=event, actor=actor, subject=subject[:256],
+        details=canonicalize(canonical_details).decode("utf-8"), prev_hash=prev,
+        hash=_event_hash(seq, at, event, actor, subject[:256], canonical_details, prev),
+    )
+    session.add(record)
+    session.flush()
+    return record
+
+
+def verify_chain(session: Session, *, batch: int = 1000) -> int:
+    """Check the whole chain; return the number of events, or raise AUDIT_CHAIN_BROKEN
+    naming the first broken entry (``context['seq']``)."""
+    prev, expected_seq, count = GENESIS, 1, 0
+    last = 0
+    while True:
+        rows = session.exec(
+            select(AuditEventRecord).where(col(AuditEventRecord.seq) > last)
+            .order_by(col(AuditEventRecord.seq)).limit(batch)
+        ).all()
+        if not rows:
+            return count
+        for row in rows:
+            if row.seq != expected_seq:
+                raise NodeError(ReasonCode.AUDIT_CHAIN_BROKEN,
+                                f"entry {expected_seq} is missing (found {row.seq})",
+                                seq=expected_seq)
+            try:
+                details = json.loads(row.details)
+            except ValueError as exc:
+                raise NodeError(ReasonCode.AUDIT_CHAIN_BROKEN,
+                                f"entry {row.seq} has unreadable details", seq=row.seq) from exc
+            digest = _event_hash(row.seq, row.at, row.event, row.actor, row.subject, details,
+                                 row.prev_hash)
+            if row.prev_hash != prev or digest != row.hash:
+                raise NodeError(ReasonCode.AUDIT_CHAIN_BROKEN,
+                                f"entry {row.seq} does not match its hash chain", seq=row.seq)
+            prev, expected_seq, last = row.hash, expected_seq + 1, row.seq
+            count += 1

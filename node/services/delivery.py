@@ -1,0 +1,393 @@
+"""The delivery worker: assembles outbox envelopes, sends them, records signed receipts.
+
+Guarantees:
+
+- **Nothing is lost.** A delivery row is written with its document (or by ``send``) in one
+  transaction; it stays until a verified receipt answers it, a peer refuses it, or it dies
+  after ``delivery_max_attempts``. A worker killed at any moment leaves rows ``pending`` or
+  ``sending`` with a lease; an expired lease makes the message claimable again.
+- **Stable message ids.** An envelope is built and signed once, when deliveries are
+  assembled into a message; every retry sends the same bytes, so the receiver's
+  deduplication by message id turns at-least-once delivery into exactly-once effect.
+- **No message sent twice at once.** Claims are compare-and-set updates, under
+  ``FOR UPDATE SKIP LOCKED`` on PostgreSQL and the write lock on SQLite.
+- Retries use exponential backoff with full jitter, capped; a peer's 4xx refusal is final
+  (state ``failed`` until an operator retries); transport errors and 5xx are retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import logging
+import random
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx
+from sqlalchemy import and_, or_, update
+from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
+
+from node.context import NodeContext
+from node.errors import ConflictError, NotFoundError
+from node.services import trust
+from node.services.audit import append_event
+from node.services.documents import DeliveryState
+from node.storage.database import read_session, write_session
+from node.storage.models import DeliveryRecord, DocumentRecord, OutboundMessageRecord
+from protocol.envelope import build_envelope, envelope_sha256, sign_envelope
+from protocol.errors import ProtocolError
+from protocol.jws import GeneralJWS, JWSType, verify
+from protocol.reason_codes import ReasonCode
+from protocol.receipt import Outcome, Receipt
+from protocol.timeutil import utc_now
+
+log = logging.getLogger("tradeaccord.delivery")
+SelectT = TypeVar("SelectT", bound=SelectOfScalar[Any])
+
+PEER_PATH = "/v1/peer/envelopes"
+_OUTCOME_STATE = {
+    Outcome.ACCEPTED: DeliveryState.DELIVERED,
+    Outcome.HELD_FOR_REVIEW: DeliveryState.DELIVERED_WITH_WARNINGS,
+    Outcome.REJECTED: DeliveryState.REJECTED,
+}
+
+
+def backoff_seconds(attempts: int, base: float, cap: float, rng: random.Random) -> float:
+    """Exponential backoff with jitter: uniform in [base·2^(n−1)/2, base·2^(n−1)], capped."""
+    ceiling = min(cap, base * (2 ** max(0, attempts - 1)))
+    return rng.uniform(ceiling / 2, ceiling)
+
+
+def _locking(query: SelectT, session: Session) -> SelectT:
+    """Row locks that skip rows another worker holds (PostgreSQL); SQLite's write lock
+    already serialises claimers."""
+    if session.get_bind().dialect.name == "postgresql":
+        return query.with_for_update(skip_locked=True)
+    return query
+
+
+def assemble(ctx: NodeContext, at: dt.datetime) -> int:
+    """Group unassembled deliveries per peer into signed envelopes (one transaction)."""
+    settings = ctx.settings
+    with write_session(ctx.engine) as session:
+        query = select(DeliveryRecord).where(
+            DeliveryRecord.state == DeliveryState.PENDING,
+            col(DeliveryRecord.message_id).is_(None),
+        ).order_by(col(DeliveryRecord.pk)).limit(settings.delivery_batch_size * 4)
+        rows = session.exec(_locking(query, session)).all()
+        if not rows:
+            return 0
+        per_peer: dict[str, list[DeliveryRecord]] = defaultdict(list)
+        for row in rows:
+            per_peer[row.peer].append(row)
+        batch = min(settings.delivery_batch_size, ctx.limits.max_documents_per_envelope)
+        made = 0
+        for peer, deliveries in per_peer.items():
+            for start in range(0, len(deliveries), batch):
+                chunk = deliveries[start:start + batch]
+                documents = session.exec(select(DocumentRecord).where(
+                    col(DocumentRecord.pk).in_([d.document_pk for d in chunk]))).all()
+                by_pk = {document.pk: document for document in documents}
+                jws_list = tuple(GeneralJWS.parse(by_pk[d.document_pk].signed_bytes)
+                                 for d in chunk)
+                message_id = str(uuid.uuid4())
+                envelope = build_envelope(
+                    message_id=message_id, sender=ctx.authority_id, recipient=peer,
+                    created_at=at, ttl=dt.timedelta(seconds=settings.envelope_ttl_seconds),
+                    documents=jws_list)
+                signed = sign_envelope(envelope, ctx.node_signer, signed_at=at)
+                session.add(OutboundMessageRecord(
+                    message_id=message_id, peer=peer, envelope_bytes=signed.to_json(),
+                    envelope_sha256=envelope_sha256(signed), state="pending", attempts=0,
+                    next_attempt_at=at, created_at=at, expires_at=envelope.expires_at))
+                for delivery in chunk:
+                    delivery.message_id = message_id
+                    delivery.updated_at = at
+                    session.add(delivery)
+                made += 1
+        session.commit()
+        return made
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    pk: int
+    message_id: str
+    peer: str
+    envelope: bytes
+    envelope_sha256: str
+    attempts: int
+
+
+def claim(ctx: NodeContext, at: dt.datetime, limit: int) -> list[Claimed]:
+    """Lease up to ``limit`` due messages to this worker (compare-and-set per row)."""
+    lease = dt.timedelta(seconds=ctx.settings.delivery_timeout_seconds + 5)
+    due = or_(
+        and_(col(OutboundMessageRecord.state) == "pending",
+             col(OutboundMessageRecord.next_attempt_at) <= at),
+        and_(col(OutboundMessageRecord.state) == "sending",
+             col(OutboundMessageRecord.lease_until) < at),
+    )
+    claimed: list[Claimed] = []
+    with write_session(ctx.engine) as session:
+        query = select(OutboundMessageRecord).where(due).order_by(
+            col(OutboundMessageRecord.next_attempt_at)).limit(limit)
+        for row in session.exec(_locking(query, session)).all():
+            if row.expires_at <= at:
+                _finish_dead(session, row, ReasonCode.MESSAGE_EXPIRED, "envelope expired", at)
+                continue
+            result = session.execute(
+                update(OutboundMessageRecord)
+                .where(col(OutboundMessageRecord.pk) == row.pk, due)
+                .values(state="sending", lease_until=at + lease,
+                        attempts=OutboundMessageRecord.attempts + 1)
+            )
+            if result.rowcount == 1:  # type: ignore[attr-defined]
+                claimed.append(Claimed(row.pk or 0, row.message_id, row.peer,
+                                       row.envelope_bytes, row.envelope_sha256,
+                                       row.attempts + 1))
+        session.commit()
+    return claimed
+
+
+def _deliveries(session: Session, message_id: str) -> list[DeliveryRecord]:
+    return list(session.exec(select(DeliveryRecord).where(
+        DeliveryRecord.message_id == message_id)).all())
+
+
+def _finish_dead(session: Session, row: OutboundMessageRecord, code: ReasonCode, error: str,
+                 at: dt.datetime, state: str = "dead") -> None:
+    row.state = state
+    row.last_error = f"{code.value}: {error}"
+    row.lease_until = None
+    session.add(row)
+    delivery_state = DeliveryState.DEAD if state == "dead" else DeliveryState.FAILED
+    for delivery in _deliveries(session, row.message_id):
+        delivery.state = delivery_state
+        delivery.reasons = json.dumps([code.value])
+        delivery.updated_at = at
+        session.add(delivery)
+    append_event(session, event=f"delivery.{state}", actor="worker",
+                 subject=f"message:{row.message_id}",
+                 details={"peer": row.peer, "code": code.value, "error": error[:500]}, at=at)
+
+
+def verify_receipt(ctx: NodeContext, claimed: Claimed, body: bytes, at: dt.datetime) -> Receipt:
+    """The receipt must be signed by the peer's registered node key and answer this message."""
+    registry = ctx.registry.current()
+    try:
+        jws = GeneralJWS.parse(body, limits=ctx.limits)
+        verified = verify(jws, typ=JWSType.RECEIPT,
+                          anchors=lambda _e: trust.anchors(registry, claimed.peer, at),
+                          at=at, usage=trust.ENVELOPE_USAGE, limits=ctx.limits)
+        if not trust.is_node_certificate(registry, claimed.peer,
+                                         verified.signatures[0].integrity.leaf):
+            raise ProtocolError(ReasonCode.RECEIPT_INVALID,
+                                "receipt not signed by the peer's registered node key")
+        receipt = Receipt.from_dict(verified.payload_json(ctx.limits))
+        receipt.check_matches(message_id=claimed.message_id,
+                              envelope_sha256=claimed.envelope_sha256, sender=claimed.peer)
+    except ProtocolError as exc:
+        raise ProtocolError(ReasonCode.RECEIPT_INVALID, f"{exc.code.value}: {exc.message}") \
+            from exc
+    return receipt
+
+
+def record_receipt(ctx: NodeContext, claimed: Claimed, receipt: Receipt, body: bytes,
+                   at: dt.datetime) -> None:
+    with write_session(ctx.engine) as session:
+        row = session.get(OutboundMessageRecord, claimed.pk)
+        if row is None or row.state == "delivered":
+            return
+        row.state = "delivered"
+        row.receipt_bytes = body
+        row.delivered_at = at
+        row.lease_until = None
+        row.last_error = None
+        session.add(row)
+        by_sha = {outcome.document_sha256: outcome for outcome in receipt.outcomes}
+        documents = {d.pk: d for d in session.exec(select(DocumentRecord).where(
+            col(DocumentRecord.pk).in_([d.document_pk for d in
+                                        _deliveries(session, claimed.message_id)]))).all()}
+        for delivery in _deliveries(session, claimed.message_id):
+            outcome = by_sha.get(documents[delivery.document_pk].sha256)
+            if outcome is None:
+                delivery.state = DeliveryState.FAILED
+                delivery.reasons = json.dumps([ReasonCode.RECEIPT_INVALID.value])
+            else:
+                delivery.state = _OUTCOME_STATE[outcome.outcome]
+                delivery.outcome = outcome.outcome.value
+                delivery.reasons = json.dumps([code.value for code in outcome.reasons])
+                delivery.agreement_id = outcome.agreement_id
+                delivery.recognised_as = outcome.recognised_as
+            delivery.updated_at = at
+            session.add(delivery)
+            ctx.metrics.documents_out.labels(state=delivery.state).inc()
+            ctx.metrics.delivery_latency.observe(max(0.0, (at - delivery.created_at)
+                                                     .total_seconds()))
+        append_event(session, event="delivery.receipt", actor=f"peer:{claimed.peer}",
+                     subject=f"message:{claimed.message_id}",
+                     details={"receiptId": receipt.receipt_id,
+                              "outcomes": {o.document_id: o.outcome.value
+                                           for o in receipt.outcomes}}, at=at)
+        session.commit()
+
+
+def record_failure(ctx: NodeContext, claimed: Claimed, *, code: ReasonCode, error: str,
+                   final: bool, at: dt.datetime, rng: random.Random) -> None:
+    settings = ctx.settings
+    with write_session(ctx.engine) as session:
+        row = session.get(OutboundMessageRecord, claimed.pk)
+        if row is None or row.state != "sending":
+            return
+        if final:
+            _finish_dead(session, row, code, error, at, state="failed")
+        elif claimed.attempts >= settings.delivery_max_attempts:
+            _finish_dead(session, row, code, error, at)
+        else:
+            row.state = "pending"
+            row.lease_until = None
+            row.last_error = f"{code.value}: {error}"[:2000]
+            row.next_attempt_at = at + dt.timedelta(seconds=backoff_seconds(
+                claimed.attempts, settings.delivery_backoff_base_seconds,
+                settings.delivery_backoff_max_seconds, rng))
+            session.add(row)
+        session.commit()
+
+
+def retry_message(ctx: NodeContext, session: Session, message_id: str, actor: str,
+                  at: dt.datetime) -> OutboundMessageRecord:
+    """Operator action: put a dead or failed message back in the queue.
+
+    An envelope still within its validity is re-sent as is (same message id); an expired
+    one is dissolved and its documents re-assembled into a new envelope.
+    """
+    row = session.exec(select(OutboundMessageRecord).where(
+        OutboundMessageRecord.message_id == message_id)).first()
+    if row is None:
+        raise NotFoundError(ReasonCode.NOT_FOUND, f"no outbound message {message_id}")
+    if row.state not in ("dead", "failed"):
+        raise ConflictError(ReasonCode.STATE_INVALID,
+                            f"message {message_id} is {row.state}; only dead or failed "
+                            "messages can be retried")
+    reassemble = row.expires_at <= at + dt.timedelta(minutes=5)
+    row.state = "retired" if reassemble else "pending"
+    row.attempts = 0
+    row.next_attempt_at = at
+    row.last_error = None
+    session.add(row)
+    for delivery in _deliveries(session, message_id):
+        delivery.state = DeliveryState.PENDING
+        delivery.reasons = "[]"
+        if reassemble:
+            delivery.message_id = None
+        delivery.updated_at = at
+        session.add(delivery)
+    append_event(session, event="delivery.retried", actor=actor, subject=f"message:{message_id}",
+                 details={"reassembled": reassemble}, at=at)
+    return row
+
+
+def outbox_depth(ctx: NodeContext) -> int:
+    with read_session(ctx.engine) as session:
+        pending = session.exec(select(DeliveryRecord.pk).where(
+            col(DeliveryRecord.state) == DeliveryState.PENDING)).all()
+        return len(pending)
+
+
+class DeliveryWorker:
+    """Runs assemble → claim → send → record in a loop, with bounded concurrency."""
+
+    def __init__(self, ctx: NodeContext, client: httpx.AsyncClient, *,
+                 rng: random.Random | None = None) -> None:
+        self.ctx = ctx
+        self.client = client
+        self.rng = rng or random.Random()
+        self._semaphore = asyncio.Semaphore(max(1, ctx.settings.delivery_concurrency))
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Loop until ``stop`` is set; a failing iteration is logged and retried."""
+        while not stop.is_set():
+            try:
+                busy = await self.run_once()
+            except Exception:
+                log.exception("delivery iteration failed")
+                busy = 0
+            if not busy:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self.ctx.settings.worker_poll_seconds)
+
+    async def run_once(self) -> int:
+        """One pass; returns how many messages were attempted."""
+        now = utc_now()
+        await asyncio.to_thread(assemble, self.ctx, now)
+        claimed = await asyncio.to_thread(
+            claim, self.ctx, now, max(1, self.ctx.settings.delivery_concurrency) * 2)
+        if claimed:
+            await asyncio.gather(*(self._send(item) for item in claimed))
+        return len(claimed)
+
+    async def _send(self, claimed: Claimed) -> None:
+        async with self._semaphore:
+            registry = self.ctx.registry.current()
+            endpoint = trust.endpoint(registry, claimed.peer)
+            if not endpoint:
+                await self._failure(claimed, ReasonCode.PEER_UNREACHABLE,
+                                    "no endpoint in the registry", final=False)
+                return
+            try:
+                response = await self.client.post(
+                    endpoint.rstrip("/") + PEER_PATH, content=claimed.envelope,
+                    headers={"content-type": "application/json"},
+                    timeout=self.ctx.settings.delivery_timeout_seconds)
+            except httpx.HTTPError as exc:
+                self.ctx.metrics.delivery_attempts.labels(result="unreachable").inc()
+                await self._failure(claimed, ReasonCode.PEER_UNREACHABLE,
+                                    f"{type(exc).__name__}: {exc}", final=False)
+                return
+            await self._answer(claimed, response)
+
+    async def _answer(self, claimed: Claimed, response: httpx.Response) -> None:
+        now = utc_now()
+        if response.status_code == 200:
+            try:
+                receipt = await asyncio.to_thread(verify_receipt, self.ctx, claimed,
+                                                  response.content, now)
+            except ProtocolError as exc:
+                self.ctx.metrics.delivery_attempts.labels(result="bad-receipt").inc()
+                await self._failure(claimed, exc.code, exc.message, final=False)
+                return
+            self.ctx.metrics.delivery_attempts.labels(result="delivered").inc()
+            await asyncio.to_thread(record_receipt, self.ctx, claimed, receipt,
+                                    response.content, now)
+            return
+        code, message = _error_of(response)
+        if 400 <= response.status_code < 500 and response.status_code not in (408, 429):
+            self.ctx.metrics.delivery_attempts.labels(result="refused").inc()
+            await self._failure(claimed, code, f"HTTP {response.status_code}: {message}",
+                                final=True)
+        else:
+            self.ctx.metrics.delivery_attempts.labels(result="error").inc()
+            await self._failure(claimed, ReasonCode.PEER_UNREACHABLE,
+                                f"HTTP {response.status_code}: {message}", final=False)
+
+    async def _failure(self, claimed: Claimed, code: ReasonCode, error: str, *,
+                       final: bool) -> None:
+        log.warning("delivery of %s to %s failed: %s %s", claimed.message_id, claimed.peer,
+                    code.value, error)
+        await asyncio.to_thread(record_failure, self.ctx, claimed, code=code, error=error,
+                                final=final, at=utc_now(), rng=self.rng)
+
+
+def _error_of(response: httpx.Response) -> tuple[ReasonCode, str]:
+    try:
+        error = response.json()["error"]
+        return ReasonCode(error["code"]), str(error.get("message", ""))
+    except (ValueError, KeyError, TypeError):
+        return ReasonCode.PEER_REFUSED, response.text[:200]

@@ -1,0 +1,260 @@
+"""Documents at this node: submission (sign and store), sending (outbox), reading, review.
+
+Visibility: officers see every document; a trader sees only documents that name its party
+id among their ``parties`` (anything else answers NOT_FOUND, never data); operators manage
+the node and see no document content.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from node.context import NodeContext
+from node.errors import AuthError, ConflictError, NotFoundError, RequestError
+from node.services import trust
+from node.services.apikeys import Principal, Role
+from node.services.audit import append_event
+from node.storage.models import DeliveryRecord, DocumentRecord, OutboundMessageRecord
+from protocol.reason_codes import ReasonCode
+from protocol.signed_document import document_sha256, sign_document
+from protocol.timeutil import format_time
+
+
+class DeliveryState:
+    """Delivery states, in the spirit of ePhyto's tracking states."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    DELIVERED_WITH_WARNINGS = "delivered-with-warnings"
+    REJECTED = "rejected"
+    FAILED = "failed"
+    DEAD = "dead"
+    FINAL = frozenset({DELIVERED, DELIVERED_WITH_WARNINGS, REJECTED, FAILED, DEAD})
+
+
+def require_role(principal: Principal, *roles: Role) -> None:
+    if principal.role not in roles:
+        raise AuthError(ReasonCode.FORBIDDEN,
+                        f"role {principal.role.value} may not do this "
+                        f"(needs {', '.join(r.value for r in roles)})")
+
+
+def party_ids(document: dict[str, Any]) -> list[str]:
+    parties = document.get("parties")
+    if not isinstance(parties, list):
+        return []
+    return sorted({str(p["id"]) for p in parties if isinstance(p, dict) and "id" in p})
+
+
+def visible(record: DocumentRecord, principal: Principal) -> bool:
+    if principal.role is Role.OFFICER:
+        return True
+    if principal.role is Role.TRADER:
+        return principal.party in json.loads(record.parties)
+    return False
+
+
+def prepare(document: Any, authority_id: str, at: dt.datetime) -> dict[str, Any]:
+    """Fill ``id``/``issuedAt``/``issuer`` when absent; refuse a document of another issuer."""
+    if not isinstance(document, dict):
+        raise RequestError(ReasonCode.SCHEMA_INVALID, "a document must be a JSON object")
+    prepared = dict(document)
+    prepared.setdefault("id", str(uuid.uuid4()))
+    prepared.setdefault("issuedAt", format_time(at.replace(microsecond=0)))
+    issuer = prepared.setdefault("issuer", authority_id)
+    if issuer != authority_id:
+        raise RequestError(ReasonCode.ISSUER_MISMATCH,
+                           f"the document names issuer {issuer!r}; this node signs for "
+                           f"{authority_id}")
+    return prepared
+
+
+def submit(ctx: NodeContext, session: Session, principal: Principal, document: Any,
+           send_to: list[str], at: dt.datetime) -> DocumentRecord:
+    """Validate, sign and store a document; with ``send_to``, enqueue it in the same
+    transaction (the outbox rule). Re-submitting an identical id answers CONFLICT."""
+    require_role(principal, Role.TRADER, Role.OFFICER)
+    prepared = prepare(document, ctx.authority_id, at)
+    ctx.schemas.validate(prepared)
+    parties = party_ids(prepared)
+    if principal.role is Role.TRADER and principal.party not in parties:
+        raise AuthError(ReasonCode.FORBIDDEN,
+                        f"a trader may only submit documents naming its party {principal.party}")
+    existing = session.exec(select(DocumentRecord).where(
+        DocumentRecord.direction == "outbound",
+        DocumentRecord.document_id == prepared["id"])).first()
+    if existing is not None:
+        raise ConflictError(ReasonCode.CONFLICT, f"document {prepared['id']} already exists")
+    jws = sign_document(prepared, ctx.document_signer, signed_at=at)
+    record = DocumentRecord(
+        document_id=prepared["id"], sha256=document_sha256(jws), direction="outbound",
+        doc_type=prepared["type"], doc_version=prepared["version"], issuer=ctx.authority_id,
+        parties=json.dumps(parties), signed_bytes=jws.to_json(), created_at=at,
+        submitted_by=principal.name)
+    session.add(record)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise ConflictError(ReasonCode.CONFLICT,
+                            f"document {prepared['id']} already exists") from exc
+    append_event(session, event="document.issued", actor=principal.name,
+                 subject=f"document:{record.document_id}",
+                 details={"sha256": record.sha256, "type": record.doc_type}, at=at)
+    if send_to:
+        enqueue(ctx, session, principal, record, send_to, at)
+    return record
+
+
+def get_visible(session: Session, principal: Principal, document_id: str,
+                direction: str | None = None) -> DocumentRecord:
+    """The newest document with this id that the principal may see, or NOT_FOUND."""
+    query = select(DocumentRecord).where(DocumentRecord.document_id == document_id)
+    if direction:
+        query = query.where(DocumentRecord.direction == direction)
+    for record in session.exec(query.order_by(col(DocumentRecord.pk).desc())).all():
+        if visible(record, principal):
+            return record
+    raise NotFoundError(ReasonCode.NOT_FOUND, f"no document {document_id} visible to you")
+
+
+def enqueue(ctx: NodeContext, session: Session, principal: Principal, record: DocumentRecord,
+            peers: list[str], at: dt.datetime) -> list[DeliveryRecord]:
+    """Create one delivery per peer (idempotent per document and peer)."""
+    if not peers:
+        raise RequestError(ReasonCode.REQUEST_INVALID, "name at least one receiving authority")
+    registry = ctx.registry.current(session)
+    deliveries = []
+    for peer in dict.fromkeys(peers):
+        if peer == ctx.authority_id:
+            raise RequestError(ReasonCode.REQUEST_INVALID, "a node does not send to itself")
+        if not trust.knows(registry, peer) or not trust.endpoint(registry, peer):
+            raise RequestError(ReasonCode.REQUEST_INVALID,
+                               f"{peer} is not in the registry with a node endpoint")
+        existing = session.exec(select(DeliveryRecord).where(
+            DeliveryRecord.document_pk == record.pk, DeliveryRecord.peer == peer)).first()
+        if existing is not None:
+            deliveries.append(existing)
+            continue
+        delivery = DeliveryRecord(document_pk=record.pk or 0, peer=peer,
+                                  state=DeliveryState.PENDING, created_at=at, updated_at=at)
+        session.add(delivery)
+        deliveries.append(delivery)
+        append_event(session, event="document.send-requested", actor=principal.name,
+                     subject=f"document:{record.document_id}", details={"to": peer}, at=at)
+    session.flush()
+    return deliveries
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentView:
+    """A document as the API shows it (never the table model itself)."""
+
+    record: DocumentRecord
+    deliveries: tuple[DeliveryRecord, ...]
+    receipts: dict[str, bytes]
+
+    def to_dict(self, *, include_document: bool = True) -> dict[str, Any]:
+        record = self.record
+        data: dict[str, Any] = {
+            "id": record.document_id,
+            "sha256": record.sha256,
+            "direction": record.direction,
+            "type": record.doc_type,
+            "version": record.doc_version,
+            "issuer": record.issuer,
+            "parties": json.loads(record.parties),
+            "createdAt": format_time(record.created_at),
+        }
+        if record.direction == "inbound":
+            data.update({
+                "receivedFrom": record.received_from,
+                "messageId": record.message_id,
+                "outcome": record.outcome,
+                "reasons": json.loads(record.reasons),
+                "checks": json.loads(record.checks),
+                "agreementId": record.agreement_id,
+                "recognisedAs": record.recognised_as,
+                "registryVersion": record.registry_version,
+                "decidedBy": record.decided_by,
+                "mapped": json.loads(record.mapped_json) if record.mapped_json else None,
+            })
+        else:
+            data["deliveries"] = [delivery_view(d, self.receipts.get(d.message_id or ""))
+                                  for d in self.deliveries]
+        if include_document:
+            data["signed"] = json.loads(record.signed_bytes)
+        return data
+
+
+def delivery_view(delivery: DeliveryRecord, receipt: bytes | None = None) -> dict[str, Any]:
+    return {
+        "to": delivery.peer,
+        "state": delivery.state,
+        "messageId": delivery.message_id,
+        "outcome": delivery.outcome,
+        "reasons": json.loads(delivery.reasons),
+        "agreementId": delivery.agreement_id,
+        "recognisedAs": delivery.recognised_as,
+        "updatedAt": format_time(delivery.updated_at),
+        "receipt": json.loads(receipt) if receipt else None,
+    }
+
+
+def view(session: Session, record: DocumentRecord) -> DocumentView:
+    deliveries = session.exec(select(DeliveryRecord).where(
+        DeliveryRecord.document_pk == record.pk).order_by(col(DeliveryRecord.peer))).all()
+    message_ids = [d.message_id for d in deliveries if d.message_id]
+    receipts: dict[str, bytes] = {}
+    if message_ids:
+        for message in session.exec(select(OutboundMessageRecord).where(
+                col(OutboundMessageRecord.message_id).in_(message_ids))).all():
+            if message.receipt_bytes:
+                receipts[message.message_id] = message.receipt_bytes
+    return DocumentView(record, tuple(deliveries), receipts)
+
+
+def list_documents(session: Session, principal: Principal, *, direction: str | None,
+                   limit: int, after: int | None = None) -> list[DocumentRecord]:
+    """Documents visible to the principal, newest first (bounded by ``limit``)."""
+    require_role(principal, Role.TRADER, Role.OFFICER)
+    query = select(DocumentRecord)
+    if direction:
+        query = query.where(DocumentRecord.direction == direction)
+    if after is not None:
+        query = query.where(col(DocumentRecord.pk) < after)
+    if principal.role is Role.TRADER:
+        # parties is a JSON array of strings: a quoted match is exact.
+        query = query.where(col(DocumentRecord.parties).contains(json.dumps(principal.party)))
+    rows = session.exec(query.order_by(col(DocumentRecord.pk).desc()).limit(limit)).all()
+    return [row for row in rows if visible(row, principal)]
+
+
+def review(session: Session, principal: Principal, document_id: str, *, release: bool,
+           reason: str | None, at: dt.datetime) -> DocumentRecord:
+    """An officer releases (accepts) or rejects a held-for-review inbound document."""
+    require_role(principal, Role.OFFICER)
+    record = get_visible(session, principal, document_id, direction="inbound")
+    if record.outcome != "held-for-review":
+        raise ConflictError(ReasonCode.STATE_INVALID,
+                            f"document {document_id} is {record.outcome}, not held-for-review")
+    reasons = [code for code in json.loads(record.reasons) if code != "REVIEW_REQUIRED"]
+    if release:
+        record.outcome = "accepted"
+    else:
+        record.outcome = "rejected"
+        reasons.append(ReasonCode.REJECTED_BY_OFFICER.value)
+    record.reasons = json.dumps(reasons)
+    record.decided_by = principal.name
+    record.decided_at = at
+    session.add(record)
+    append_event(session, event="document.released" if release else "document.rejected",
+                 actor=principal.name, subject=f"document:{document_id}",
+                 details={"reason": reason or "", "sha256": record.sha256}, at=at)
+    return record

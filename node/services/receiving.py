@@ -1,0 +1,267 @@
+"""The peer endpoint's work: from a signed envelope to a signed receipt.
+
+Steps (each refusal before step 7 stores nothing and answers 4xx with a reason code):
+
+1. Size: the body is refused above ``max_envelope_bytes`` before it is parsed.
+2. Strict JSON and JWS structure of the envelope.
+3. The envelope payload: members, types, ``kind``.
+4. Addressed to us (WRONG_RECIPIENT), from an authority in our registry (SENDER_UNKNOWN).
+5. Signed by the node certificate our registry holds for ``from``, chained to its anchors
+   (ENVELOPE_SIGNATURE_INVALID).
+6. Fresh: not past ``expiresAt`` (MESSAGE_EXPIRED). A message id seen before with the same
+   digest gets the stored receipt again (idempotent); with another digest, MESSAGE_DUPLICATE.
+7. Per document, outside any transaction: integrity, chain, schema, recognition, mapping →
+   ``accepted`` | ``rejected`` | ``held-for-review`` with reason codes.
+8. One transaction stores the message, every document and its outcome, the audit events
+   and the signed receipt; a concurrent copy of the same message loses the unique-key race
+   and answers with the winner's receipt.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from node.context import NodeContext
+from node.errors import AuthError, ConflictError, RequestError
+from node.services import trust
+from node.services.audit import append_event
+from node.storage.database import read_session, write_session
+from node.storage.models import DocumentRecord, InboundMessageRecord
+from protocol.envelope import Envelope, EnvelopeKind, envelope_sha256
+from protocol.errors import EnvelopeError, ProtocolError
+from protocol.jws import GeneralJWS, JWSType, verify
+from protocol.limits import Limits
+from protocol.reason_codes import ReasonCode
+from protocol.receipt import DocumentOutcome, Outcome, Receipt, sign_receipt
+from protocol.signed_document import DocumentVerification, verify_document
+from trust_registry import TrustRegistry
+from trust_registry.errors import TrustError
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiveResult:
+    """What the peer endpoint answers: the signed receipt bytes."""
+
+    receipt: bytes
+    duplicate: bool
+    outcomes: tuple[DocumentOutcome, ...]
+
+
+@dataclass(slots=True)
+class _Decided:
+    jws: GeneralJWS
+    outcome: DocumentOutcome
+    document: dict[str, Any] | None
+    verification: DocumentVerification
+    mapped: dict[str, Any] | None
+
+
+def _envelope_limits(limits: Limits) -> Limits:
+    return Limits(
+        max_document_bytes=limits.max_envelope_bytes,
+        max_envelope_bytes=limits.max_envelope_bytes,
+        max_depth=limits.max_depth,
+        max_signatures=1,
+        max_chain_length=limits.max_chain_length,
+        max_documents_per_envelope=limits.max_documents_per_envelope,
+        max_clock_skew_seconds=limits.max_clock_skew_seconds,
+    )
+
+
+def authenticate_envelope(ctx: NodeContext, registry: TrustRegistry, body: bytes,
+                          at: dt.datetime) -> tuple[GeneralJWS, Envelope]:
+    """Steps 1–5: the envelope, parsed and authenticated, or a refusal."""
+    limits = _envelope_limits(ctx.limits)
+    # Step 1 and 2 (parse_json checks the size before parsing)
+    jws = GeneralJWS.parse(body, limits=limits)
+    # Step 3
+    envelope = Envelope.from_dict(jws.payload_json(limits), limits=ctx.limits)
+    # Step 4
+    if envelope.recipient != ctx.authority_id:
+        raise RequestError(ReasonCode.WRONG_RECIPIENT,
+                           f"addressed to {envelope.recipient}, this node is {ctx.authority_id}")
+    if not trust.knows(registry, envelope.sender):
+        raise AuthError(ReasonCode.SENDER_UNKNOWN,
+                        f"{envelope.sender} is not in this node's trust registry")
+    # Step 5
+    try:
+        verified = verify(jws, typ=JWSType.ENVELOPE,
+                          anchors=lambda _evidence: trust.anchors(registry, envelope.sender, at),
+                          at=at, usage=trust.ENVELOPE_USAGE, limits=limits)
+    except ProtocolError as exc:
+        raise AuthError(ReasonCode.ENVELOPE_SIGNATURE_INVALID,
+                        f"envelope signature: {exc.code.value}: {exc.message}") from exc
+    if not trust.is_node_certificate(registry, envelope.sender,
+                                     verified.signatures[0].integrity.leaf):
+        raise AuthError(ReasonCode.ENVELOPE_SIGNATURE_INVALID,
+                        f"not signed by the node certificate registered for {envelope.sender}")
+    return jws, envelope
+
+
+def _stored_receipt(session: Session, envelope: Envelope, digest: str) -> ReceiveResult | None:
+    record = session.exec(select(InboundMessageRecord).where(
+        InboundMessageRecord.message_id == envelope.message_id)).first()
+    if record is None:
+        return None
+    if record.sender != envelope.sender or record.envelope_sha256 != digest:
+        raise ConflictError(ReasonCode.MESSAGE_DUPLICATE,
+                            f"message id {envelope.message_id} was used for another envelope")
+    payload = GeneralJWS.parse(record.receipt_bytes).payload_json()
+    return ReceiveResult(record.receipt_bytes, True,
+                         Receipt.from_dict(payload).outcomes)
+
+
+def _decide(ctx: NodeContext, registry: TrustRegistry, envelope: Envelope, jws: GeneralJWS,
+            at: dt.datetime) -> _Decided:
+    """Step 7 for one document: checks, recognition, hold policy, mapping."""
+    verification = verify_document(
+        jws,
+        anchors=lambda evidence: trust.issuer_anchors(registry, evidence, at),
+        at=at, schemas=ctx.schemas, limits=ctx.limits)
+    document = verification.document
+    header = document or {}
+    reasons = list(verification.reasons)
+    acceptance = None
+    mapped = None
+    # A node may forward documents issued by other authorities (the export customs
+    # forwards the exporter's certificate of origin): recognition is about the issuer.
+    if verification.valid and document is not None:
+        try:
+            acceptance = trust.recognise(registry, receiver=ctx.authority_id,
+                                         document=document,
+                                         evidence=verification.integrity[0], at=at)
+        except TrustError as exc:
+            reasons.extend(exc.codes)
+    if acceptance is None:
+        outcome = Outcome.REJECTED
+    else:
+        outcome = Outcome.ACCEPTED
+        if acceptance.mapping_id:
+            try:
+                mapped = ctx.mappings.get(acceptance.mapping_id).apply(
+                    document or {}, source_sha256=verification.sha256 or "")
+            except TrustError as exc:
+                outcome = Outcome.HELD_FOR_REVIEW
+                reasons.extend(exc.codes)
+        if header.get("type") in ctx.settings.hold_for_review_types:
+            outcome = Outcome.HELD_FOR_REVIEW
+            reasons.append(ReasonCode.REVIEW_REQUIRED)
+    result = DocumentOutcome(
+        document_id=str(header.get("id", "")),
+        document_sha256=verification.sha256 or "",
+        document_type=str(header.get("type", "")),
+        outcome=outcome,
+        reasons=tuple(dict.fromkeys(reasons)),
+        agreement_id=acceptance.agreement_id if acceptance else None,
+        recognised_as=acceptance.recognised_as if acceptance else None,
+        registry_version=acceptance.registry_version if acceptance else None,
+    )
+    return _Decided(jws, result, document, verification, mapped)
+
+
+def _party_ids(document: dict[str, Any] | None) -> list[str]:
+    parties = (document or {}).get("parties")
+    if not isinstance(parties, list):
+        return []
+    return sorted({str(p["id"]) for p in parties if isinstance(p, dict) and "id" in p})
+
+
+def receive_envelope(ctx: NodeContext, body: bytes, at: dt.datetime) -> ReceiveResult:
+    """Run steps 1–8; return the signed receipt or raise a refusal (nothing stored)."""
+    registry = ctx.registry.current()
+    jws, envelope = authenticate_envelope(ctx, registry, body, at)
+    digest = envelope_sha256(jws)
+    # Step 6
+    envelope.check_fresh(at, ctx.limits)
+    with read_session(ctx.engine) as session:
+        stored = _stored_receipt(session, envelope, digest)
+    if stored is not None:
+        return stored
+    if envelope.kind is not EnvelopeKind.DOCUMENTS:
+        raise EnvelopeError(ReasonCode.ENVELOPE_MALFORMED,
+                            f"envelope kind {envelope.kind.value} is not accepted by this node")
+    # Step 7
+    decided = [_decide(ctx, registry, envelope, item, at) for item in envelope.documents]
+    # Step 8
+    try:
+        return _store(ctx, envelope, jws, digest, decided, body, at)
+    except IntegrityError:
+        # A concurrent delivery of the same message won the race: answer with its receipt.
+        with read_session(ctx.engine) as session:
+            stored = _stored_receipt(session, envelope, digest)
+        if stored is None:
+            raise
+        return stored
+
+
+def _store(ctx: NodeContext, envelope: Envelope, jws: GeneralJWS, digest: str,
+           decided: list[_Decided], body: bytes, at: dt.datetime) -> ReceiveResult:
+    outcomes: list[DocumentOutcome] = []
+    with write_session(ctx.engine) as session:
+        stored = _stored_receipt(session, envelope, digest)
+        if stored is not None:
+            return stored
+        seen: set[tuple[str, str]] = set()
+        for item in decided:
+            outcome = item.outcome
+            key = (outcome.document_id, outcome.document_sha256)
+            existing = session.exec(select(DocumentRecord).where(
+                DocumentRecord.direction == "inbound",
+                DocumentRecord.document_id == outcome.document_id)).first()
+            if item.document is not None and (existing is not None or key in seen):
+                same = key in seen or (existing is not None and existing.sha256 == key[1])
+                code = ReasonCode.DOCUMENT_DUPLICATE if same else ReasonCode.CONFLICT
+                outcome = DocumentOutcome(
+                    document_id=outcome.document_id, document_sha256=outcome.document_sha256,
+                    document_type=outcome.document_type, outcome=Outcome.REJECTED,
+                    reasons=(code,))
+            elif item.document is not None:
+                seen.add(key)
+                header = item.document
+                session.add(DocumentRecord(
+                    document_id=outcome.document_id, sha256=outcome.document_sha256,
+                    direction="inbound", doc_type=outcome.document_type,
+                    doc_version=str(header.get("version", "")),
+                    issuer=str(header.get("issuer", "")),
+                    parties=json.dumps(_party_ids(item.document)),
+                    signed_bytes=item.jws.to_json(), created_at=at,
+                    received_from=envelope.sender, message_id=envelope.message_id,
+                    outcome=outcome.outcome.value,
+                    reasons=json.dumps([code.value for code in outcome.reasons]),
+                    checks=json.dumps({k: v.value for k, v in item.verification.checks.items()}),
+                    agreement_id=outcome.agreement_id, recognised_as=outcome.recognised_as,
+                    registry_version=outcome.registry_version,
+                    mapped_json=json.dumps(item.mapped) if item.mapped is not None else None))
+            outcomes.append(outcome)
+            append_event(session, event=f"document.{outcome.outcome.value}",
+                         actor=f"peer:{envelope.sender}",
+                         subject=f"document:{outcome.document_id}",
+                         details={"messageId": envelope.message_id,
+                                  "sha256": outcome.document_sha256,
+                                  "type": outcome.document_type,
+                                  "reasons": [code.value for code in outcome.reasons],
+                                  "agreementId": outcome.agreement_id,
+                                  "recognisedAs": outcome.recognised_as,
+                                  "registryVersion": outcome.registry_version}, at=at)
+        receipt = Receipt(receipt_id=str(uuid.uuid4()), message_id=envelope.message_id,
+                          envelope_sha256=digest, sender=ctx.authority_id,
+                          recipient=envelope.sender, received_at=at, outcomes=tuple(outcomes))
+        receipt_bytes = sign_receipt(receipt, ctx.node_signer, signed_at=at).to_json()
+        session.add(InboundMessageRecord(
+            message_id=envelope.message_id, sender=envelope.sender, kind=envelope.kind.value,
+            envelope_sha256=digest, envelope_bytes=body, receipt_bytes=receipt_bytes,
+            received_at=at, expires_at=envelope.expires_at))
+        append_event(session, event="envelope.received", actor=f"peer:{envelope.sender}",
+                     subject=f"message:{envelope.message_id}",
+                     details={"sha256": digest, "documents": len(outcomes)}, at=at)
+        session.commit()
+    for outcome in outcomes:
+        ctx.metrics.documents_in.labels(outcome=outcome.outcome.value).inc()
+    return ReceiveResult(receipt_bytes, False, tuple(outcomes))

@@ -1,0 +1,86 @@
+"""The node's one settings object: environment ``TRADEACCORD_*`` and an optional file.
+
+Built by the outermost caller (CLI command, test fixture) and passed down explicitly; never
+constructed at import time. A settings file (``TRADEACCORD_SETTINGS_FILE`` or
+``DIR/node.env``) holds ``KEY=value`` lines with the same names as the environment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from protocol.limits import Limits
+
+
+class Settings(BaseSettings):
+    """Node and CLI configuration. Every field maps to ``TRADEACCORD_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="TRADEACCORD_", extra="ignore",
+                                      env_file=None)
+
+    authority_dir: Path | None = None
+    passphrase: SecretStr | None = None
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default sqlite:///DIR/node.db. "
+        "PostgreSQL: postgresql+psycopg://user@host/db",
+    )
+    host: str = "127.0.0.1"
+    port: int = 8700
+    public_url: str | None = Field(default=None, description="URL peers use to reach this node")
+    node_url: str = "http://127.0.0.1:8700"
+    api_key: SecretStr | None = None
+    # Delivery worker
+    worker_poll_seconds: float = 0.2
+    delivery_timeout_seconds: float = 10.0
+    delivery_max_attempts: int = 8
+    delivery_backoff_base_seconds: float = 0.5
+    delivery_backoff_max_seconds: float = 60.0
+    delivery_concurrency: int = 4
+    delivery_batch_size: int = 50
+    envelope_ttl_seconds: int = 86_400
+    # Receiving
+    max_document_bytes: int = 1_048_576
+    max_envelope_bytes: int = 16_777_216
+    max_depth: int = 64
+    max_documents_per_envelope: int = 100
+    max_clock_skew_seconds: int = 300
+    hold_for_review_types: list[str] = Field(default_factory=list)
+    # TLS (optional): serve HTTPS and present the node certificate to peers
+    tls_certfile: Path | None = None
+    tls_keyfile: Path | None = None
+    tls_ca_file: Path | None = None
+    log_level: str = "info"
+
+    def passphrase_bytes(self) -> bytes | None:
+        """The key passphrase as bytes, or None when unset or empty."""
+        if self.passphrase is None or not self.passphrase.get_secret_value():
+            return None
+        return self.passphrase.get_secret_value().encode("utf-8")
+
+    def limits(self) -> Limits:
+        return Limits(
+            max_document_bytes=self.max_document_bytes,
+            max_envelope_bytes=self.max_envelope_bytes,
+            max_depth=self.max_depth,
+            max_documents_per_envelope=self.max_documents_per_envelope,
+            max_clock_skew_seconds=self.max_clock_skew_seconds,
+        )
+
+    def resolved_database_url(self, authority_dir: Path) -> str:
+        return self.database_url or f"sqlite:///{authority_dir / 'node.db'}"
+
+
+def load_settings(authority_dir: Path | None = None, **overrides: object) -> Settings:
+    """Settings from the environment, ``DIR/node.env`` if present, then explicit overrides."""
+    env_file = None
+    if authority_dir is not None and (authority_dir / "node.env").is_file():
+        env_file = authority_dir / "node.env"
+    settings = Settings(_env_file=env_file)  # type: ignore[call-arg]
+    values = {key: value for key, value in overrides.items() if value is not None}
+    if authority_dir is not None:
+        values.setdefault("authority_dir", authority_dir)
+    return settings.model_copy(update=values) if values else settings

@@ -1,0 +1,89 @@
+"""Engine construction, sessions and schema migrations.
+
+SQLite (the embedded default) runs in WAL mode with a busy timeout; write transactions start
+with ``BEGIN IMMEDIATE`` so that two writers never deadlock on a lock upgrade. PostgreSQL
+(``postgresql+psycopg://…``) is the scale-out engine. The schema is owned by Alembic
+migrations in ``node/migrations``; ``migrate`` brings any database to the newest revision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session, create_engine
+
+from node.errors import StorageError
+from protocol.reason_codes import ReasonCode
+
+_MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+_WRITE = "tradeaccord_write"
+
+
+def make_engine(url: str) -> Engine:
+    """Build the engine for ``url`` with the pragmas and pool this node needs."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30,
+                                                  "isolation_level": None})
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(connection: Any) -> None:
+            # The driver runs in autocommit mode; we issue BEGIN ourselves so writers take
+            # the lock up front (IMMEDIATE) instead of failing to upgrade a read lock.
+            write = connection.get_execution_options().get(_WRITE, False)
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+        return engine
+    return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+
+def write_session(engine: Engine) -> Session:
+    """A session for a transaction that writes (BEGIN IMMEDIATE on SQLite)."""
+    return Session(engine.execution_options(**{_WRITE: True}), expire_on_commit=False)
+
+
+def read_session(engine: Engine) -> Session:
+    """A session for reads."""
+    return Session(engine, expire_on_commit=False)
+
+
+@contextmanager
+def storage_errors() -> Iterator[None]:
+    """Translate a lost database into ``StorageError`` (503), chained."""
+    try:
+        yield
+    except OperationalError as exc:
+        raise StorageError(ReasonCode.STORAGE_UNAVAILABLE,
+                           f"database unavailable: {exc.orig.__class__.__name__}") from exc
+
+
+def alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def migrate(url: str) -> None:
+    """Upgrade the database at ``url`` to the newest schema revision (idempotent)."""
+    command.upgrade(alembic_config(url), "head")
+
+
+def database_is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"

@@ -1,0 +1,172 @@
+"""Database tables (SQLModel). Signed bytes are stored exactly as received or produced.
+
+Tables:
+
+- ``document``: every signed document this node holds, outbound (issued here) or inbound
+  (received), with its header fields, visibility (party ids) and, for inbound documents,
+  the decision (outcome, reasons, agreement, domestic type, registry version).
+- ``delivery``: one row per (outbound document, peer authority): the delivery state and the
+  receiver's signed outcome. Rows without ``message_id`` are not yet assembled into a message.
+- ``outbound_message``: the outbox — one signed envelope per row, with attempts, backoff,
+  lease, dead-letter state and the verified receipt.
+- ``inbound_message``: every envelope accepted by the peer endpoint, with the signed receipt
+  we answered (a repeat of the message gets the same receipt).
+- ``audit_event``: the append-only, hash-chained audit log.
+- ``api_key``: hashed API keys with roles (and a party id for traders).
+- ``registry_state``: the trust registry versions the node has held (the newest is current).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Column, DateTime, Index, LargeBinary, Text, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Aware UTC datetimes in and out, on every backend (SQLite stores them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are refused")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+def _utc_column(*, nullable: bool = False, index: bool = False) -> Column:  # type: ignore[type-arg]
+    return Column(UTCDateTime(), nullable=nullable, index=index)
+
+
+class DocumentRecord(SQLModel, table=True):
+    __tablename__ = "document"
+    __table_args__ = (
+        UniqueConstraint("direction", "document_id", "sha256", name="uq_document_dir_id_sha"),
+        Index("ix_document_direction_created", "direction", "created_at"),
+    )
+
+    pk: int | None = Field(default=None, primary_key=True)
+    document_id: str = Field(index=True, max_length=128)
+    sha256: str = Field(max_length=64)
+    direction: str = Field(max_length=16)  # outbound | inbound
+    doc_type: str = Field(max_length=64)
+    doc_version: str = Field(max_length=16)
+    issuer: str = Field(max_length=64)
+    parties: str = Field(sa_column=Column(Text, nullable=False))  # JSON array of party ids
+    signed_bytes: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: dt.datetime = Field(sa_column=_utc_column())
+    submitted_by: str | None = Field(default=None, max_length=64)
+    # inbound only
+    received_from: str | None = Field(default=None, max_length=64)
+    message_id: str | None = Field(default=None, max_length=128, index=True)
+    outcome: str | None = Field(default=None, max_length=32)
+    reasons: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    checks: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    agreement_id: str | None = Field(default=None, max_length=128)
+    recognised_as: str | None = Field(default=None, max_length=64)
+    registry_version: int | None = None
+    mapped_json: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    decided_by: str | None = Field(default=None, max_length=64)
+    decided_at: dt.datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+
+
+class DeliveryRecord(SQLModel, table=True):
+    __tablename__ = "delivery"
+    __table_args__ = (UniqueConstraint("document_pk", "peer", name="uq_delivery_doc_peer"),)
+
+    pk: int | None = Field(default=None, primary_key=True)
+    document_pk: int = Field(foreign_key="document.pk", index=True)
+    peer: str = Field(max_length=64, index=True)
+    state: str = Field(max_length=32, index=True)
+    message_id: str | None = Field(default=None, max_length=128, index=True)
+    outcome: str | None = Field(default=None, max_length=32)
+    reasons: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    agreement_id: str | None = Field(default=None, max_length=128)
+    recognised_as: str | None = Field(default=None, max_length=64)
+    created_at: dt.datetime = Field(sa_column=_utc_column())
+    updated_at: dt.datetime = Field(sa_column=_utc_column())
+
+
+class OutboundMessageRecord(SQLModel, table=True):
+    __tablename__ = "outbound_message"
+    __table_args__ = (Index("ix_outbound_state_next", "state", "next_attempt_at"),)
+
+    pk: int | None = Field(default=None, primary_key=True)
+    message_id: str = Field(max_length=128, unique=True)
+    peer: str = Field(max_length=64, index=True)
+    kind: str = Field(default="documents", max_length=32)
+    envelope_bytes: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    envelope_sha256: str = Field(max_length=64)
+    state: str = Field(max_length=32)  # pending | sending | delivered | dead
+    attempts: int = 0
+    next_attempt_at: dt.datetime = Field(sa_column=_utc_column())
+    lease_until: dt.datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    receipt_bytes: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    created_at: dt.datetime = Field(sa_column=_utc_column())
+    expires_at: dt.datetime = Field(sa_column=_utc_column())
+    delivered_at: dt.datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+
+
+class InboundMessageRecord(SQLModel, table=True):
+    __tablename__ = "inbound_message"
+
+    pk: int | None = Field(default=None, primary_key=True)
+    message_id: str = Field(max_length=128, unique=True)
+    sender: str = Field(max_length=64, index=True)
+    kind: str = Field(default="documents", max_length=32)
+    envelope_sha256: str = Field(max_length=64)
+    envelope_bytes: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    receipt_bytes: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    received_at: dt.datetime = Field(sa_column=_utc_column())
+    expires_at: dt.datetime = Field(sa_column=_utc_column())
+
+
+class AuditEventRecord(SQLModel, table=True):
+    __tablename__ = "audit_event"
+
+    seq: int = Field(primary_key=True)  # assigned by the appender: 1, 2, 3, … without gaps
+    at: dt.datetime = Field(sa_column=_utc_column())
+    event: str = Field(max_length=64)
+    actor: str = Field(max_length=128)
+    subject: str = Field(max_length=256)
+    details: str = Field(sa_column=Column(Text, nullable=False))  # canonical JSON
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class ApiKeyRecord(SQLModel, table=True):
+    __tablename__ = "api_key"
+
+    pk: int | None = Field(default=None, primary_key=True)
+    key_id: str = Field(max_length=32, unique=True)
+    secret_sha256: str = Field(max_length=64)
+    role: str = Field(max_length=16)
+    party: str | None = Field(default=None, max_length=128)
+    label: str | None = Field(default=None, max_length=128)
+    created_at: dt.datetime = Field(sa_column=_utc_column())
+    revoked_at: dt.datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+
+
+class RegistryStateRecord(SQLModel, table=True):
+    __tablename__ = "registry_state"
+
+    version: int = Field(primary_key=True)
+    registry_json: str = Field(sa_column=Column(Text, nullable=False))
+    installed_at: dt.datetime = Field(sa_column=_utc_column())
+    installed_by: str = Field(max_length=128)

@@ -1,0 +1,193 @@
+"""Integration fixtures: real uvicorn servers on 127.0.0.1 (ephemeral ports), real HTTP.
+
+``network`` stands up a pilot network of nodes (SG-CUSTOMS, CN-CUSTOMS, and optionally more)
+each served by its own uvicorn server in a thread of this process, with the delivery worker
+running in that server's event loop. Keys are generated per test (plaintext, in tmp_path).
+With ``TRADEACCORD_TEST_DATABASE=postgresql`` every node gets its own PostgreSQL database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from node.api.app import create_app
+from node.authority import AuthorityDirectory
+from node.client import NodeClient
+from node.pilot import AgreementSpec, AuthoritySpec, setup_network
+from node.services.apikeys import Role, create_api_key
+from node.settings import Settings, load_settings
+from node.storage.database import make_engine, migrate, write_session
+from protocol.timeutil import utc_now
+from tests.node.databases import DatabaseFactory, database_factory  # noqa: F401 (fixture)
+
+SG = AuthoritySpec("SG-CUSTOMS", "SG", "Singapore Customs")
+CN = AuthoritySpec("CN-CUSTOMS", "CN", "General Administration of Customs of China")
+COO_AGREEMENT = AgreementSpec("SG-CN-COO-2026", "SG-CUSTOMS", "CN-CUSTOMS",
+                              ("certificate-of-origin",))
+EXPORTER = "SG-UEN-201912345K"
+
+
+def free_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+def fast_settings(directory: Path, database_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "database_url": database_url,
+        "worker_poll_seconds": 0.05,
+        "delivery_backoff_base_seconds": 0.05,
+        "delivery_backoff_max_seconds": 0.5,
+        "delivery_timeout_seconds": 5.0,
+        **overrides,
+    }
+    return load_settings(directory, **values)
+
+
+@dataclass
+class RunningNode:
+    authority_id: str
+    directory: AuthorityDirectory
+    url: str
+    settings: Settings
+    keys: dict[str, str] = field(default_factory=dict)
+    server: uvicorn.Server | None = None
+    thread: threading.Thread | None = None
+
+    def client(self, role: str = "officer") -> NodeClient:
+        return NodeClient(self.url, self.keys[role])
+
+    def start(self, sock: socket.socket, run_worker: bool = True) -> None:
+        app = create_app(self.settings, run_worker=run_worker)
+        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]},
+                                       daemon=True, name=f"node-{self.authority_id}")
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"node {self.authority_id} did not start")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        if self.server is not None and self.thread is not None:
+            self.server.should_exit = True
+            self.thread.join(timeout=30)
+
+
+@dataclass
+class Network:
+    nodes: dict[str, RunningNode]
+
+    def __getitem__(self, authority_id: str) -> RunningNode:
+        return self.nodes[authority_id]
+
+
+def wait_for(predicate: Callable[[], object], *, timeout: float = 30.0,
+             interval: float = 0.05) -> object:
+    """Poll until ``predicate()`` is truthy (bounded); return its value or fail the test."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"condition not met within {timeout} s")
+        time.sleep(interval)
+
+
+def final_delivery(client: NodeClient, document_id: str, peer: str) -> dict[str, object]:
+    """Wait for the delivery of ``document_id`` to ``peer`` to leave ``pending``."""
+    def _state() -> dict[str, object] | None:
+        for delivery in client.status(document_id)["deliveries"]:
+            if delivery["to"] == peer and delivery["state"] != "pending":
+                return delivery  # type: ignore[no-any-return]
+        return None
+
+    return wait_for(_state)  # type: ignore[return-value]
+
+
+@pytest.fixture
+def network_factory(tmp_path: Path, database_factory: DatabaseFactory
+                    ) -> Iterator[Callable[..., Network]]:
+    started: list[RunningNode] = []
+
+    def _make(authorities: tuple[AuthoritySpec, ...] = (SG, CN),
+              agreements: tuple[AgreementSpec, ...] = (COO_AGREEMENT,),
+              parties: dict[str, str] | None = None, start: bool = True,
+              **overrides: object) -> Network:
+        sockets = {spec.authority_id: free_socket() for spec in authorities}
+        urls = {aid: f"http://127.0.0.1:{sock.getsockname()[1]}" for aid, sock in sockets.items()}
+        directories = setup_network(tmp_path / "net", authorities, urls, agreements,
+                                    at=utc_now())
+        nodes: dict[str, RunningNode] = {}
+        for authority_id, directory in directories.items():
+            url = database_factory.new_url()
+            settings = fast_settings(directory.path, url, **overrides)
+            migrate(url)
+            node = RunningNode(authority_id, directory, urls[authority_id], settings)
+            engine = make_engine(url)
+            with write_session(engine) as session:
+                for role in Role:
+                    party = (parties or {}).get(authority_id, EXPORTER) \
+                        if role is Role.TRADER else None
+                    node.keys[role.value] = create_api_key(session, role=role, party=party,
+                                                           label="test", at=utc_now())
+                node.keys["trader-other"] = create_api_key(
+                    session, role=Role.TRADER, party="SG-UEN-000000000X", label="other",
+                    at=utc_now())
+                session.commit()
+            engine.dispose()
+            nodes[authority_id] = node
+        if start:
+            for authority_id, node in nodes.items():
+                node.start(sockets[authority_id])
+                started.append(node)
+        else:
+            for sock in sockets.values():
+                sock.close()
+        return Network(nodes)
+
+    yield _make
+    for node in reversed(started):
+        node.stop()
+
+
+@pytest.fixture
+def network(network_factory: Callable[..., Network]) -> Network:
+    return network_factory()
+
+
+def certificate_of_origin(document_id: str | None = None) -> dict[str, object]:
+    import json
+
+    document = json.loads((Path(__file__).parents[2] / "examples" / "documents" /
+                           "certificate-of-origin.json").read_text())
+    document.pop("id", None)
+    if document_id:
+        document["id"] = document_id
+    return document  # type: ignore[no-any-return]
+
+
+def example(doc_type: str) -> dict[str, object]:
+    import json
+
+    document = json.loads((Path(__file__).parents[2] / "examples" / "documents" /
+                           f"{doc_type}.json").read_text())
+    document.pop("id", None)
+    return document  # type: ignore[no-any-return]
+
+
+_ = dt

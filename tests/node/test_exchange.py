@@ -1,0 +1,82 @@
+"""Two real nodes over real HTTP: sign, send, verify, recognise, answer with signed receipts."""
+
+from __future__ import annotations
+
+import json
+
+from protocol.jws import GeneralJWS, JWSType, verify
+from protocol.certificates import CertUsage
+from protocol.receipt import Receipt
+from protocol.timeutil import utc_now
+from tests.node.conftest import Network, certificate_of_origin, example, final_delivery
+
+
+def test_certificate_of_origin_recognised_with_signed_receipt(network: Network) -> None:
+    sg, cn = network["SG-CUSTOMS"], network["CN-CUSTOMS"]
+    with sg.client("trader") as trader:
+        submitted = trader.submit(certificate_of_origin(), send_to=["CN-CUSTOMS"])
+        delivery = final_delivery(trader, submitted["id"], "CN-CUSTOMS")
+        assert delivery["state"] == "delivered"
+        assert delivery["outcome"] == "accepted"
+        assert delivery["agreementId"] == "SG-CN-COO-2026"
+        assert delivery["recognisedAs"] == "certificate-of-origin"
+        receipt_jws = GeneralJWS.parse(json.dumps(delivery["receipt"]))
+    # The receipt verifies against CN's root, signed by CN's node key, and names the document.
+    verified = verify(receipt_jws, typ=JWSType.RECEIPT, anchors=[cn.directory.root_certificate],
+                      at=utc_now(), usage=CertUsage.ENVELOPE_SIGNING)
+    receipt = Receipt.from_dict(verified.payload_json())
+    assert receipt.sender == "CN-CUSTOMS" and receipt.recipient == "SG-CUSTOMS"
+    assert [o.document_id for o in receipt.outcomes] == [submitted["id"]]
+    assert receipt.outcomes[0].document_sha256 == submitted["sha256"]
+    with cn.client("officer") as officer:
+        inbox = officer.inbox()
+        assert [(d["id"], d["outcome"], d["sha256"]) for d in inbox] == [
+            (submitted["id"], "accepted", submitted["sha256"])]
+        # The signed bytes at CN are the bytes SG signed.
+        assert GeneralJWS.parse(officer.signed(submitted["id"])).payload == \
+            GeneralJWS.parse(json.dumps(submitted["signed"])).payload
+
+
+def test_document_outside_agreement_rejected_with_code(network: Network) -> None:
+    sg, cn = network["SG-CUSTOMS"], network["CN-CUSTOMS"]
+    with sg.client("trader") as trader:
+        submitted = trader.submit(example("phytosanitary-certificate"), send_to=["CN-CUSTOMS"])
+        delivery = final_delivery(trader, submitted["id"], "CN-CUSTOMS")
+    assert delivery["state"] == "rejected"
+    assert delivery["outcome"] == "rejected"
+    assert delivery["reasons"] == ["DOC_TYPE_NOT_COVERED"]
+    with cn.client("officer") as officer:
+        [stored] = officer.inbox()
+    assert stored["outcome"] == "rejected" and stored["reasons"] == ["DOC_TYPE_NOT_COVERED"]
+
+
+def test_no_agreement_at_all_rejected(network_factory) -> None:  # type: ignore[no-untyped-def]
+    network = network_factory(agreements=())
+    with network["SG-CUSTOMS"].client("trader") as trader:
+        submitted = trader.submit(certificate_of_origin(), send_to=["CN-CUSTOMS"])
+        delivery = final_delivery(trader, submitted["id"], "CN-CUSTOMS")
+    assert delivery["state"] == "rejected"
+    assert delivery["reasons"] == ["NO_AGREEMENT"]
+
+
+def test_officer_holds_and_releases(network_factory) -> None:  # type: ignore[no-untyped-def]
+    network = network_factory(hold_for_review_types=["certificate-of-origin"])
+    sg, cn = network["SG-CUSTOMS"], network["CN-CUSTOMS"]
+    with sg.client("trader") as trader:
+        submitted = trader.submit(certificate_of_origin(), send_to=["CN-CUSTOMS"])
+        delivery = final_delivery(trader, submitted["id"], "CN-CUSTOMS")
+    assert delivery["state"] == "delivered-with-warnings"
+    assert delivery["outcome"] == "held-for-review"
+    assert delivery["reasons"] == ["REVIEW_REQUIRED"]
+    with cn.client("officer") as officer:
+        [held] = officer.inbox(outcome="held-for-review")
+        released = officer.release(held["id"], "documents checked at the counter")
+        assert released["outcome"] == "accepted" and released["reasons"] == []
+        assert [d["outcome"] for d in officer.inbox()] == ["accepted"]
+        # Releasing twice is a state error, and nothing changes.
+        try:
+            officer.release(held["id"])
+        except Exception as exc:  # noqa: BLE001
+            assert getattr(exc, "code", None) is not None and exc.code.value == "STATE_INVALID"  # type: ignore[attr-defined]
+        else:
+            raise AssertionError("a second release must be refused")
