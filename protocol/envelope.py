@@ -110,6 +110,8 @@ class Envelope:
                 raise _fail(f"{len(raw)} documents exceed {limits.max_documents_per_envelope}")
             parsed = []
             for index, item in enumerate(raw):
+                if not isinstance(item, Mapping):
+                    raise _fail(f"documents[{index}] must be a JWS object")
                 try:
                     parsed.append(GeneralJWS.parse(item, limits=limits))
                 except ProtocolError as exc:

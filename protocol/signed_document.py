@@ -6,9 +6,9 @@ endpoint and its receiving path. It runs every check it can and reports each as
 failed), with the reason codes of the failures — instead of stopping at the first.
 
 Checks, in order: ``json`` (the JWS container is strict I-JSON and well-formed),
-``integrity`` (every signature verifies over the payload as received, profile rules),
-``chain`` (every signer chains to a given anchor at its signing time), ``schema`` (the
-payload is a document valid against its type's schema).
+``integrity`` (every signature verifies over the payload bytes as received, profile
+rules), ``chain`` (every signer chains to a given anchor at its signing time), ``schema``
+(the payload is strict I-JSON and a document valid against its type's schema).
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from enum import StrEnum
 from typing import Any
 
 from cryptography import x509
-from protocol.documents import DocumentSchemas
 
 from protocol.canonical import canonicalize, sha256_hex
 from protocol.certificates import CertUsage, ValidatedChain, validate_chain
+from protocol.documents import DocumentSchemas
 from protocol.errors import ProtocolError
 from protocol.jws import (
     AnchorResolver,
@@ -127,15 +127,11 @@ def verify_document(
     # json: the container parses and is a well-formed General JWS
     try:
         jws = data if isinstance(data, GeneralJWS) else GeneralJWS.parse(data, limits=limits)
-        payload = parse_json(jws.payload, max_bytes=limits.max_document_bytes,
-                             max_depth=limits.max_depth)
     except ProtocolError as error:
         result.fail("json", error)
         return result
     result.checks["json"] = CheckStatus.VALID
     result.jws = jws
-    if isinstance(payload, dict):
-        result.document = payload
     # integrity: each signature over the bytes as received
     evidence: list[IntegrityEvidence] = []
     try:
@@ -166,8 +162,13 @@ def verify_document(
             result.checks["chain"] = CheckStatus.VALID
         except ProtocolError as error:
             result.fail("chain", error)
-    # schema: independent of the signatures, so it runs whenever the payload parsed
+    # schema: the payload is strict I-JSON and a valid document of its type (independent of
+    # the signatures, so it runs even when they failed)
     try:
+        payload = parse_json(jws.payload, max_bytes=limits.max_document_bytes,
+                             max_depth=limits.max_depth)
+        if isinstance(payload, dict):
+            result.document = payload
         schemas.validate(payload)
         result.checks["schema"] = CheckStatus.VALID
     except ProtocolError as error:

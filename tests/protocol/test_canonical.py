@@ -1,0 +1,154 @@
+"""Canonical JSON (RFC 8785): the RFC's examples, the cyberphone vectors, stability."""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from protocol.canonical import b64url_decode, b64url_encode, canonicalize, sha256_hex
+from protocol.errors import JSONInputError
+from protocol.reason_codes import ReasonCode
+from protocol.strict_json import MAX_SAFE_INTEGER, parse_json
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+JCS_VECTORS = (PROJECT_ROOT / ".." / "shared" / "vectors" / "jcs").resolve()
+
+
+# -- RFC 8785 examples (tests/data/rfc) -------------------------------------------------------
+
+
+@pytest.mark.rfc_vectors("rfc8785-numbers")
+def test_rfc8785_number_serialization(case: dict[str, Any]) -> None:
+    (value,) = struct.unpack(">d", bytes.fromhex(case["ieee754"]))
+    if "error" in case:
+        with pytest.raises(JSONInputError) as info:
+            canonicalize([value])
+        assert info.value.code == case["error"]
+    else:
+        assert canonicalize(value) == case["expected"].encode("ascii")
+        assert canonicalize({"n": [value]}) == b'{"n":[' + case["expected"].encode("ascii") + b"]}"
+
+
+@pytest.mark.rfc_vectors("rfc8785-examples")
+def test_rfc8785_examples(case: dict[str, Any]) -> None:
+    canonical = canonicalize(parse_json(case["input"].encode("utf-8")))
+    if "expected_hex" in case:
+        assert canonical == bytes.fromhex(case["expected_hex"])
+    else:
+        members = json.loads(canonical, object_pairs_hook=list)
+        assert [value for _, value in members] == case["expected_value_order"]
+
+
+# -- cyberphone/json-canonicalization test data (../shared/vectors/jcs) -----------------------
+
+
+def _vector_names() -> list[Any]:
+    names = sorted(path.stem for path in (JCS_VECTORS / "input").glob("*.json"))
+    return names or [pytest.param(None, id="vectors-absent")]
+
+
+@pytest.mark.parametrize("name", _vector_names())
+def test_cyberphone_vector(name: str | None) -> None:
+    if name is None:
+        message = (f"RFC 8785 test vectors not found at {JCS_VECTORS} (a clone without "
+                   "../shared/vectors/jcs, see ../shared/vectors/README.md)")
+        if os.environ.get("CI") == "true":
+            pytest.fail(message + "; they are required in CI")
+        pytest.skip(message)
+    source = (JCS_VECTORS / "input" / f"{name}.json").read_bytes()
+    expected = (JCS_VECTORS / "output" / f"{name}.json").read_bytes()
+    assert canonicalize(parse_json(source)) == expected
+    assert bytes.fromhex((JCS_VECTORS / "outhex" / f"{name}.txt").read_text()) == expected
+
+
+# -- refusals -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [
+        (MAX_SAFE_INTEGER + 1, ReasonCode.JSON_INTEGER_OUT_OF_RANGE),
+        ({"a": [-(2**53)]}, ReasonCode.JSON_INTEGER_OUT_OF_RANGE),
+        (float("nan"), ReasonCode.JSON_NON_FINITE_NUMBER),
+        ([float("-inf")], ReasonCode.JSON_NON_FINITE_NUMBER),
+        ("\ud800", ReasonCode.JSON_LONE_SURROGATE),
+        ({"k\udc00": 1}, ReasonCode.JSON_LONE_SURROGATE),
+        ({1: "a"}, ReasonCode.JSON_MALFORMED),
+        ({"a": {1, 2}}, ReasonCode.JSON_MALFORMED),
+    ],
+    ids=["int-2^53", "int-minus-2^53", "nan", "minus-infinity", "lone-surrogate",
+         "lone-surrogate-in-key", "non-string-key", "set"],
+)
+def test_refuses_values_jcs_cannot_represent(value: Any, code: ReasonCode) -> None:
+    with pytest.raises(JSONInputError) as info:
+        canonicalize(value)
+    assert info.value.code is code
+
+
+def test_accepts_the_integer_bounds() -> None:
+    assert canonicalize([MAX_SAFE_INTEGER, -MAX_SAFE_INTEGER]) == b"[9007199254740991,-9007199254740991]"
+
+
+# -- stability (Hypothesis) ------------------------------------------------------------------
+
+# I-JSON values. Floats stay below 2^53 in magnitude: an integral double in [2^53, 1e21)
+# serialises as a plain integer (RFC 8785 follows ECMAScript), which parse_json refuses.
+_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-MAX_SAFE_INTEGER, max_value=MAX_SAFE_INTEGER),
+    st.floats(allow_nan=False, allow_infinity=False, min_value=-(2.0**53), max_value=2.0**53,
+              exclude_min=True, exclude_max=True),
+    st.floats(allow_nan=False, allow_infinity=False).filter(lambda f: abs(f) >= 1e21),
+    st.text(),
+)
+JSON_VALUES = st.recursive(
+    _SCALARS,
+    lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(), children,
+                                                                      max_size=5),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(JSON_VALUES)
+def test_canonical_form_is_stable(value: Any) -> None:
+    canonical = canonicalize(value)
+    assert canonicalize(parse_json(canonical)) == canonical
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.dictionaries(st.text(), _SCALARS, max_size=8))
+def test_canonical_form_ignores_member_order(value: dict[str, Any]) -> None:
+    reordered = dict(reversed(list(value.items())))
+    assert canonicalize(reordered) == canonicalize(value)
+
+
+# -- base64url and digests ---------------------------------------------------------------------
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.binary(max_size=64))
+def test_b64url_round_trip(data: bytes) -> None:
+    text = b64url_encode(data)
+    assert "=" not in text and "+" not in text and "/" not in text
+    assert b64url_decode(text) == data
+
+
+@pytest.mark.parametrize("text", ["QQ==", "QR", "Q", "ab+c", "ab/c", "ab c", "QUI!", "\u00e9AAA"],
+                         ids=["padded", "trailing-bits", "impossible-length", "plus", "slash",
+                              "space", "bang", "non-ascii"])
+def test_b64url_refuses_non_canonical_or_foreign_text(text: str) -> None:
+    with pytest.raises(ValueError):
+        b64url_decode(text)
+
+
+def test_sha256_hex() -> None:
+    assert sha256_hex(b"abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
