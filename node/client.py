@@ -146,7 +146,11 @@ class NodeClient:
         return self._request("GET", "/v1/audit/verify").json()  # type: ignore[no-any-return]
 
     def ready(self) -> dict[str, Any]:
-        response = self._http.get("/readyz")
+        """The readiness report (200 ready, 503 not ready: both answer a report)."""
+        try:
+            response = self._http.get("/readyz")
+        except httpx.TransportError as exc:
+            raise ConnectionProblem(f"cannot reach {self._http.base_url}: {exc}") from exc
         return response.json()  # type: ignore[no-any-return]
 
     def describe(self) -> dict[str, Any]:

@@ -10,12 +10,12 @@ every check passed *and* the document is recognised.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from cryptography import x509
 
-from protocol.certificates import authority_id_of
+from protocol.certificates import CertUsage, authority_id_of
 from protocol.documents import DocumentSchemas
 from protocol.jws import GeneralJWS, IntegrityEvidence
 from protocol.limits import DEFAULT_LIMITS, Limits
@@ -34,6 +34,21 @@ def issuer_anchors(registry: TrustRegistry, evidence: IntegrityEvidence,
     return found + list(extra)
 
 
+def cached_chain_check(registry: TrustRegistry) -> Callable[[IntegrityEvidence], str]:
+    """A chain check through the registry's memo: the issuer's anchors valid at the signing
+    time, validated once per signer certificate (later documents cost no signature check)."""
+    cache = registry.chain_cache
+
+    def check(evidence: IntegrityEvidence) -> str:
+        authority = registry.authorities.get(authority_id_of(evidence.leaf) or "")  # type: ignore[call-overload]
+        anchors = authority.anchors_valid_at(evidence.signed_at) if authority is not None else ()
+        return cache.validate(evidence.leaf, evidence.intermediates, anchors,
+                              tuple(anchor.fingerprint for anchor in anchors),
+                              at=evidence.signed_at, usage=CertUsage.DOCUMENT_SIGNING)
+
+    return check
+
+
 def verify_and_recognise(
     data: bytes | GeneralJWS | Mapping[str, Any],
     *,
@@ -46,7 +61,8 @@ def verify_and_recognise(
 ) -> dict[str, Any]:
     """The verification report with a ``recognition`` member (see the module docstring)."""
     result = verify_document(data, anchors=lambda ev: issuer_anchors(registry, ev, extra_anchors),
-                             at=at, schemas=schemas, limits=limits)
+                             at=at, schemas=schemas, limits=limits,
+                             chain_check=None if extra_anchors else cached_chain_check(registry))
     report = result.summary()
     recognition: dict[str, Any]
     if not result.valid or result.document is None:

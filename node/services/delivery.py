@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
-from sqlalchemy import and_, or_, update
+from sqlalchemy import and_, func, or_, update
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -244,7 +244,9 @@ def record_failure(ctx: NodeContext, claimed: Claimed, *, code: ReasonCode, erro
     settings = ctx.settings
     with write_session(ctx.engine) as session:
         row = session.get(OutboundMessageRecord, claimed.pk)
-        if row is None or row.state != "sending":
+        # Only the current claim may put the message back: a worker whose lease expired
+        # (another worker claimed it since, with attempts + 1) must not touch it.
+        if row is None or row.state != "sending" or row.attempts != claimed.attempts:
             return
         if final:
             _finish_dead(session, row, code, error, at, state="failed")
@@ -296,9 +298,8 @@ def retry_message(ctx: NodeContext, session: Session, message_id: str, actor: st
 
 def outbox_depth(ctx: NodeContext) -> int:
     with read_session(ctx.engine) as session:
-        pending = session.exec(select(DeliveryRecord.pk).where(
-            col(DeliveryRecord.state) == DeliveryState.PENDING)).all()
-        return len(pending)
+        return int(session.exec(select(func.count()).select_from(DeliveryRecord).where(
+            col(DeliveryRecord.state) == DeliveryState.PENDING)).one())
 
 
 class DeliveryWorker:
@@ -327,8 +328,11 @@ class DeliveryWorker:
         """One pass; returns how many messages were attempted."""
         now = utc_now()
         await asyncio.to_thread(assemble, self.ctx, now)
+        # No more than can be sent at once: a claimed message waiting for the semaphore
+        # would spend its lease (timeout + 5 s) queueing and could be claimed again by
+        # another worker while this one still sends it.
         claimed = await asyncio.to_thread(
-            claim, self.ctx, now, max(1, self.ctx.settings.delivery_concurrency) * 2)
+            claim, self.ctx, now, max(1, self.ctx.settings.delivery_concurrency))
         if claimed:
             await asyncio.gather(*(self._send(item) for item in claimed))
         return len(claimed)
@@ -341,12 +345,15 @@ class DeliveryWorker:
                 await self._failure(claimed, ReasonCode.PEER_UNREACHABLE,
                                     "no endpoint in the registry", final=False)
                 return
+            timeout = self.ctx.settings.delivery_timeout_seconds
             try:
-                response = await self.client.post(
-                    endpoint.rstrip("/") + PEER_PATH, content=claimed.envelope,
-                    headers={"content-type": "application/json"},
-                    timeout=self.ctx.settings.delivery_timeout_seconds)
-            except httpx.HTTPError as exc:
+                # httpx's timeout bounds each phase (connect, write, read); the lease needs
+                # the whole exchange bounded.
+                async with asyncio.timeout(timeout):
+                    response = await self.client.post(
+                        endpoint.rstrip("/") + PEER_PATH, content=claimed.envelope,
+                        headers={"content-type": "application/json"}, timeout=timeout)
+            except (httpx.HTTPError, TimeoutError) as exc:
                 self.ctx.metrics.delivery_attempts.labels(result="unreachable").inc()
                 await self._failure(claimed, ReasonCode.PEER_UNREACHABLE,
                                     f"{type(exc).__name__}: {exc}", final=False)

@@ -43,6 +43,7 @@ from protocol.receipt import DocumentOutcome, Outcome, Receipt, sign_receipt
 from protocol.signed_document import DocumentVerification, verify_document
 from trust_registry import TrustRegistry
 from trust_registry.errors import TrustError
+from trust_registry.verification import cached_chain_check
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +125,8 @@ def _decide(ctx: NodeContext, registry: TrustRegistry, envelope: Envelope, jws: 
     verification = verify_document(
         jws,
         anchors=lambda evidence: trust.issuer_anchors(registry, evidence, at),
-        at=at, schemas=ctx.schemas, limits=ctx.limits)
+        at=at, schemas=ctx.schemas, limits=ctx.limits,
+        chain_check=cached_chain_check(registry))
     document = verification.document
     header = document or {}
     reasons = list(verification.reasons)
