@@ -12,13 +12,7 @@ audit logs, stops the nodes and exits 0 only when every expected outcome happene
 from __future__ import annotations
 
 import json
-import os
-import secrets
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -27,11 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from node.authority import AuthorityDirectory
 from node.client import ClientError, ConnectionProblem, NodeClient
-from node.pilot import AgreementSpec, AuthoritySpec, setup_network
-from node.services.apikeys import Role, create_api_key
-from node.storage.database import make_engine, migrate, write_session
+from node.localnet import LocalNetwork
+from node.pilot import AgreementSpec, AuthoritySpec
+from node.services.apikeys import Role
 from protocol.certificates import CertUsage
 from protocol.jws import GeneralJWS, JWSType, verify
 from protocol.receipt import Receipt
@@ -55,12 +48,6 @@ EXPECTED = (
 )
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _example(doc_type: str) -> dict[str, Any]:
     document = json.loads((EXAMPLES / f"{doc_type}.json").read_text("utf-8"))
     document.pop("id", None)  # the node assigns a fresh id: the demo can run again and again
@@ -69,92 +56,35 @@ def _example(doc_type: str) -> dict[str, Any]:
 
 class Demo:
     def __init__(self, workdir: Path, say: Callable[[str], None]) -> None:
-        self.workdir = workdir
         self.say = say
-        self.processes: dict[str, subprocess.Popen[bytes]] = {}
-        self.passphrases = {aid: secrets.token_urlsafe(24).encode()
-                            for aid in ("SG-CUSTOMS", "CN-CUSTOMS")}
-
-    def _keys(self, directory: AuthorityDirectory, roles: dict[str, tuple[Role, str | None]]
-              ) -> dict[str, str]:
-        url = f"sqlite:///{directory.path / 'node.db'}"
-        migrate(url)
-        engine = make_engine(url)
-        keys = {}
-        with write_session(engine) as session:
-            for name, (role, party) in roles.items():
-                keys[name] = create_api_key(session, role=role, party=party, label="demo",
-                                            at=utc_now())
-            session.commit()
-        engine.dispose()
-        return keys
-
-    def _start(self, directory: AuthorityDirectory, port: int) -> None:
-        env = dict(os.environ, TRADEACCORD_PASSPHRASE=self.passphrases[directory.authority_id]
-                   .decode())
-        env.pop("TRADEACCORD_DATABASE_URL", None)
-        log = (directory.path / "node.log").open("wb")
-        self.processes[directory.authority_id] = subprocess.Popen(
-            [sys.executable, "-m", "node.cli", "node", "serve", "--authority-dir",
-             str(directory.path), "--host", "127.0.0.1", "--port", str(port)],
-            stdout=log, stderr=subprocess.STDOUT, env=env)
-
-    def _wait_ready(self, name: str, url: str, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        with NodeClient(url) as client:
-            while time.monotonic() < deadline:
-                process = self.processes[name]
-                if process.poll() is not None:
-                    raise RuntimeError(f"{name} exited with {process.returncode}; see its "
-                                       f"node.log in {self.workdir}")
-                try:
-                    if client.ready().get("status") == "ready":
-                        return
-                except (ConnectionProblem, ValueError, OSError):
-                    pass
-                time.sleep(0.1)
-        raise RuntimeError(f"{name} did not become ready within {timeout:.0f} s")
-
-    def stop(self) -> None:
-        for process in self.processes.values():
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in self.processes.values():
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-    def run(self) -> bool:
-        say = self.say
-        ports = {"SG-CUSTOMS": _free_port(), "CN-CUSTOMS": _free_port()}
-        urls = {aid: f"http://127.0.0.1:{port}" for aid, port in ports.items()}
-        say("1. Two authorities generate their keys and certificates (encrypted at rest)")
-        directories = setup_network(
-            self.workdir,
+        self.network = LocalNetwork(
+            workdir,
             [AuthoritySpec("SG-CUSTOMS", "SG", "Singapore Customs"),
              AuthoritySpec("CN-CUSTOMS", "CN", "General Administration of Customs of China")],
-            urls,
             [AgreementSpec("SG-CN-COO-2026", "SG-CUSTOMS", "CN-CUSTOMS",
-                           ("certificate-of-origin",))],
-            at=utc_now(), passphrases=self.passphrases)
+                           ("certificate-of-origin",))])
+
+    def stop(self) -> None:
+        self.network.stop()
+
+    def run(self) -> bool:
+        say, network = self.say, self.network
+        say("1. Two authorities generate their keys and certificates (encrypted at rest)")
+        network.setup()
         say("2. Each registry holds the partner's trust anchor, node certificate and endpoint;")
         say("   agreement SG-CN-COO-2026 (certificates of origin, both ways) is proposed by")
         say("   SG-CUSTOMS's root and countersigned by CN-CUSTOMS's root: in force")
-        sg_keys = self._keys(directories["SG-CUSTOMS"], {"trader": (Role.TRADER, EXPORTER),
-                                                         "operator": (Role.OPERATOR, None)})
-        cn_keys = self._keys(directories["CN-CUSTOMS"], {"officer": (Role.OFFICER, None),
-                                                         "operator": (Role.OPERATOR, None)})
+        trader_key = network.api_key("SG-CUSTOMS", Role.TRADER, EXPORTER)
+        officer_key = network.api_key("CN-CUSTOMS", Role.OFFICER)
+        operator_keys = {aid: network.api_key(aid, Role.OPERATOR) for aid in network.urls}
         say("3. Starting both nodes as separate processes (SQLite, WAL):")
-        for authority_id, directory in directories.items():
-            self._start(directory, ports[authority_id])
-        for authority_id, url in urls.items():
-            self._wait_ready(authority_id, url)
+        for authority_id, url in network.urls.items():
+            network.start(authority_id)
             say(f"   {authority_id:<11} {url}  ready")
+        urls = network.urls
         say(f"4. Exporter {EXPORTER} submits two documents at SG-CUSTOMS for CN-CUSTOMS")
         submitted: dict[str, dict[str, Any]] = {}
-        with NodeClient(urls["SG-CUSTOMS"], sg_keys["trader"]) as trader:
+        with NodeClient(urls["SG-CUSTOMS"], trader_key) as trader:
             for expectation in EXPECTED:
                 result = trader.submit(_example(expectation.doc_type), send_to=["CN-CUSTOMS"])
                 submitted[expectation.doc_type] = result
@@ -162,7 +92,7 @@ class Demo:
             finals = self._wait_final(trader, submitted)
         say("5. Outcomes, from the signed receipts returned by CN-CUSTOMS:")
         ok = True
-        cn_root = directories["CN-CUSTOMS"].root_certificate
+        cn_root = network.directories["CN-CUSTOMS"].root_certificate
         for expectation in EXPECTED:
             delivery = finals[expectation.doc_type]
             receipt = self._verified_receipt(delivery, cn_root)
@@ -180,13 +110,13 @@ class Demo:
             else:
                 say("       receipt missing or not verifiable")
         say("6. CN-CUSTOMS officer's inbox:")
-        with NodeClient(urls["CN-CUSTOMS"], cn_keys["officer"]) as officer:
+        with NodeClient(urls["CN-CUSTOMS"], officer_key) as officer:
             for item in officer.inbox():
                 say(f"   {item['type']:<26} from {item['receivedFrom']}  {item['outcome']:<9} "
                     f"{' '.join(item['reasons'])}")
         say("7. Audit logs (hash-chained):")
-        for authority_id, keys in (("SG-CUSTOMS", sg_keys), ("CN-CUSTOMS", cn_keys)):
-            with NodeClient(urls[authority_id], keys["operator"]) as operator:
+        for authority_id, key in operator_keys.items():
+            with NodeClient(urls[authority_id], key) as operator:
                 audit = operator.audit_verify()
             ok = ok and bool(audit["valid"])
             say(f"   {authority_id:<11} intact, {audit['events']} events")
