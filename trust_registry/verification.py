@@ -17,8 +17,10 @@ from cryptography import x509
 
 from protocol.certificates import CertUsage, authority_id_of
 from protocol.documents import DocumentSchemas
+from protocol.errors import ProtocolError
 from protocol.jws import GeneralJWS, IntegrityEvidence
 from protocol.limits import DEFAULT_LIMITS, Limits
+from protocol.reason_codes import ReasonCode
 from protocol.signed_document import verify_document
 from trust_registry.decision import recognise
 from trust_registry.errors import TrustError
@@ -35,16 +37,23 @@ def issuer_anchors(registry: TrustRegistry, evidence: IntegrityEvidence,
 
 
 def cached_chain_check(registry: TrustRegistry) -> Callable[[IntegrityEvidence], str]:
-    """A chain check through the registry's memo: the issuer's anchors valid at the signing
-    time, validated once per signer certificate (later documents cost no signature check)."""
+    """A chain check through the registry's index and memo: the issuer's anchors valid at the
+    signing time, validated once per signer certificate (later documents cost no signature
+    check). Refusals are ``ProtocolError``s (ANCHOR_NOT_VALID included), as the chain check of
+    ``verify_document`` expects."""
     cache = registry.chain_cache
+    entries = registry.index.authorities
 
     def check(evidence: IntegrityEvidence) -> str:
-        authority = registry.authorities.get(authority_id_of(evidence.leaf) or "")  # type: ignore[call-overload]
-        anchors = authority.anchors_valid_at(evidence.signed_at) if authority is not None else ()
-        return cache.validate(evidence.leaf, evidence.intermediates, anchors,
-                              tuple(anchor.fingerprint for anchor in anchors),
-                              at=evidence.signed_at, usage=CertUsage.DOCUMENT_SIGNING)
+        entry = entries.get(authority_id_of(evidence.leaf) or "")
+        if entry is None:
+            raise ProtocolError(ReasonCode.CHAIN_UNTRUSTED,
+                                "the signer's authority is not in the registry")
+        try:
+            return entry.validate(cache, evidence.leaf, evidence.intermediates,
+                                  at=evidence.signed_at, usage=CertUsage.DOCUMENT_SIGNING)
+        except TrustError as error:
+            raise ProtocolError(error.code, error.message) from error
 
     return check
 
