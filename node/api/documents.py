@@ -129,7 +129,8 @@ async def _review(document_id: str, request: Request, ctx: ContextDep, principal
                   release: bool) -> dict[str, Any]:
     service.require_role(principal, Role.OFFICER)
     body: dict[str, Any] = {}
-    if request.headers.get("content-length", "0") != "0":
+    # A chunked body has no content-length: it is a body all the same, read strictly.
+    if request.headers.get("content-length", "0") != "0" or "transfer-encoding" in request.headers:
         body = require_object(await read_json(request, ctx), {"reason"}, set())
     reason = body.get("reason")
     if reason is not None and not isinstance(reason, str):

@@ -25,6 +25,7 @@ from node.storage.database import storage_errors, write_session
 from protocol.reason_codes import ReasonCode
 from protocol.timeutil import parse_time, utc_now
 from trust_registry import (
+    DEFAULT_REGISTRY_LIMITS,
     AgreementStatus,
     Authority,
     TrustRegistry,
@@ -160,7 +161,8 @@ async def import_snapshot(request: Request, ctx: ContextDep,
     """Operator: import a snapshot signed by this registry owner's root. Refused (and the
     registry unchanged) on rollback, expiry, or a bad or foreign signature."""
     require_role(principal, Role.OPERATOR)
-    body = await read_body(request, 256 * 1024 * 1024)
+    # The bound import_snapshot parses with: larger bodies are refused before being read.
+    body = await read_body(request, DEFAULT_REGISTRY_LIMITS.max_registry_bytes)
     at = utc_now()
     return await _change(ctx, principal, "import-snapshot",
                          lambda registry: registry.import_snapshot(body, at=at))

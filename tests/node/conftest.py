@@ -121,7 +121,7 @@ def final_delivery(client: NodeClient, document_id: str, peer: str) -> dict[str,
 
 
 @pytest.fixture
-def network_factory(tmp_path: Path, database_factory: DatabaseFactory
+def network_factory(tmp_path: Path, database_factory: DatabaseFactory,  # noqa: F811 (fixture)
                     ) -> Iterator[Callable[..., Network]]:
     started: list[RunningNode] = []
 

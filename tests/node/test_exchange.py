@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from protocol.jws import GeneralJWS, JWSType, verify
 from protocol.certificates import CertUsage
+from protocol.jws import GeneralJWS, JWSType, verify
 from protocol.receipt import Receipt
 from protocol.timeutil import utc_now
 from tests.node.conftest import Network, certificate_of_origin, example, final_delivery
