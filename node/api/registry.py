@@ -10,6 +10,7 @@ offline and upload what the CLI signed instead.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -26,10 +27,17 @@ from protocol.reason_codes import ReasonCode
 from protocol.timeutil import parse_time, utc_now
 from trust_registry import (
     DEFAULT_REGISTRY_LIMITS,
+    Agreement,
+    AgreementId,
     AgreementStatus,
     Authority,
+    AuthorityId,
+    Direction,
+    DocType,
     TrustRegistry,
+    build_scope,
     countersign_agreement,
+    propose_agreement,
     sign_status_change,
 )
 
@@ -89,6 +97,56 @@ async def add_agreement(request: Request, ctx: ContextDep,
                          lambda registry: registry.add_agreement(body, at=at, limits=ctx.limits))
 
 
+_PROPOSE_MEMBERS = {"agreementId", "partner", "documentTypes", "recognisedAs", "mappingIds",
+                    "direction", "validFrom", "validUntil", "legalReference"}
+
+
+def _agreement_from_request(body: dict[str, Any], owner: str, at: dt.datetime) -> Agreement:
+    try:
+        types = [DocType(t) for t in body["documentTypes"]]
+        scope = build_scope(
+            proposer=AuthorityId(owner), partner=AuthorityId(body["partner"]),
+            document_types=types,
+            recognised_as=[DocType(t) for t in body.get("recognisedAs") or []],
+            mapping_ids=list(body.get("mappingIds") or []),
+            direction=Direction(body.get("direction") or "both"))
+        return Agreement(
+            agreement_id=AgreementId(body["agreementId"]),
+            parties=(AuthorityId(owner), AuthorityId(body["partner"])),
+            legal_reference=body.get("legalReference") or "Bilateral arrangement on mutual "
+            "recognition of electronic trade documents",
+            valid_from=parse_time(body["validFrom"]) if body.get("validFrom") else at,
+            valid_until=parse_time(body["validUntil"]) if body.get("validUntil") else None,
+            scope=scope)
+    except (TypeError, ValueError) as exc:
+        raise RequestError(ReasonCode.REQUEST_INVALID, f"bad agreement: {exc}") from exc
+
+
+@router.post("/agreements/propose", operation_id="proposeAgreement")
+async def propose(request: Request, ctx: ContextDep, principal: PrincipalDep) -> dict[str, Any]:
+    """Operator: draw up an agreement with a partner, sign it with this authority's root key
+    (needs the root key in the authority directory) and record it as a proposal. The answer
+    holds the signed ``proposal`` to hand to the partner for countersigning. Body:
+    ``{"agreementId", "partner", "documentTypes": […], "recognisedAs"?, "mappingIds"?,
+    "direction"?: "both"|"outbound"|"inbound", "validFrom"?, "validUntil"?,
+    "legalReference"?}``."""
+    require_role(principal, Role.OPERATOR)
+    body = require_object(await read_json(request, ctx), _PROPOSE_MEMBERS,
+                          {"agreementId", "partner", "documentTypes"})
+    at = utc_now()
+    agreement = _agreement_from_request(body, ctx.authority_id, at)
+    signed: dict[str, Any] = {}
+
+    def edit(registry: TrustRegistry) -> TrustRegistry:
+        signer = ctx.authority.root_signer(ctx.settings.passphrase_bytes())
+        proposal = propose_agreement(agreement, signer, signed_at=at)
+        signed["proposal"] = proposal.to_dict()
+        return registry.add_proposal(proposal, at=at, limits=ctx.limits)
+
+    result = await _change(ctx, principal, "propose", edit)
+    return {**result, **signed}
+
+
 @router.post("/proposals", operation_id="addProposal")
 async def add_proposal(request: Request, ctx: ContextDep,
                        principal: PrincipalDep) -> dict[str, Any]:
@@ -104,17 +162,21 @@ async def add_proposal(request: Request, ctx: ContextDep,
 async def countersign(agreement_id: str, ctx: ContextDep,
                       principal: PrincipalDep) -> dict[str, Any]:
     """Operator: countersign a recorded proposal with this authority's root key (needs the
-    root key in the authority directory) and put the agreement in force."""
+    root key in the authority directory) and put the agreement in force. The answer holds
+    the dual-signed ``agreement`` for the partner to activate."""
     require_role(principal, Role.OPERATOR)
     at = utc_now()
+    signed: dict[str, Any] = {}
 
     def edit(registry: TrustRegistry) -> TrustRegistry:
         record = registry.agreement(agreement_id)
         signer = ctx.authority.root_signer(ctx.settings.passphrase_bytes())
-        signed = countersign_agreement(record.signed.jws, signer, signed_at=at)
-        return registry.add_agreement(signed, at=at, limits=ctx.limits)
+        agreement = countersign_agreement(record.signed.jws, signer, signed_at=at)
+        signed["agreement"] = agreement.to_dict()
+        return registry.add_agreement(agreement, at=at, limits=ctx.limits)
 
-    return await _change(ctx, principal, "countersign", edit)
+    result = await _change(ctx, principal, "countersign", edit)
+    return {**result, **signed}
 
 
 @router.post("/agreements/{agreement_id}/status", operation_id="changeAgreementStatus")

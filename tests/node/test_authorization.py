@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -163,6 +164,10 @@ ROWS: tuple[Row, ...] = (
         lambda s: Call("/v1/registry/authorities", _json(s.authority))),
     Row("addAgreement", "POST", "/v1/registry/agreements", OPERATOR, 200,
         lambda s: Call("/v1/registry/agreements", s.agreement)),
+    Row("proposeAgreement", "POST", "/v1/registry/agreements/propose", OPERATOR, 200,
+        lambda s: Call("/v1/registry/agreements/propose", _json({
+            "agreementId": f"SG-CN-PROPOSED-{uuid.uuid4().hex[:8]}", "partner": CN_ID,
+            "documentTypes": ["commercial-invoice"]}))),
     Row("addProposal", "POST", "/v1/registry/proposals", OPERATOR, 200,
         lambda s: Call("/v1/registry/proposals", s.proposal)),
     Row("countersignAgreement", "POST", "/v1/registry/agreements/{agreement_id}/countersign",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from node.client import ClientError
 from protocol.certificates import CertUsage
 from protocol.jws import GeneralJWS, JWSType, verify
 from protocol.receipt import Receipt
@@ -80,3 +81,31 @@ def test_officer_holds_and_releases(network_factory) -> None:  # type: ignore[no
             assert getattr(exc, "code", None) is not None and exc.code.value == "STATE_INVALID"  # type: ignore[attr-defined]
         else:
             raise AssertionError("a second release must be refused")
+
+
+def test_agreement_made_through_the_operator_api(network_factory) -> None:  # type: ignore[no-untyped-def]
+    network = network_factory(agreements=())
+    sg, cn = network["SG-CUSTOMS"], network["CN-CUSTOMS"]
+    with sg.client("operator") as sg_operator, cn.client("operator") as cn_operator:
+        proposed = sg_operator._request("POST", "/v1/registry/agreements/propose", json_body={
+            "agreementId": "SG-CN-COO-API", "partner": "CN-CUSTOMS",
+            "documentTypes": ["certificate-of-origin"]}).json()
+        assert proposed["changed"] is True
+        proposal = json.dumps(proposed["proposal"]).encode()
+        # A proposal alone is not an agreement: activating it is refused, nothing changes.
+        version = cn_operator.registry()["version"]
+        try:
+            cn_operator.add_agreement(proposal)
+        except ClientError as exc:
+            assert exc.code.value == "AGREEMENT_SIGNATURE_MISSING" and exc.status == 422
+        else:
+            raise AssertionError("a one-signature proposal must be refused")
+        assert cn_operator.registry()["version"] == version
+        cn_operator._request("POST", "/v1/registry/proposals", content=proposal)
+        countersigned = cn_operator._request(
+            "POST", "/v1/registry/agreements/SG-CN-COO-API/countersign").json()
+        sg_operator.add_agreement(json.dumps(countersigned["agreement"]).encode())
+    with sg.client("trader") as trader:
+        submitted = trader.submit(certificate_of_origin(), send_to=["CN-CUSTOMS"])
+        delivery = final_delivery(trader, submitted["id"], "CN-CUSTOMS")
+    assert (delivery["outcome"], delivery["agreementId"]) == ("accepted", "SG-CN-COO-API")
