@@ -142,6 +142,7 @@ def claim(ctx: NodeContext, at: dt.datetime, limit: int) -> list[Claimed]:
             if row.expires_at <= at:
                 _finish_dead(session, row, ReasonCode.MESSAGE_EXPIRED, "envelope expired", at)
                 continue
+            attempts = row.attempts + 1  # read now: the ORM update below refreshes ``row``
             result = session.execute(
                 update(OutboundMessageRecord)
                 .where(col(OutboundMessageRecord.pk) == row.pk, due)
@@ -150,8 +151,7 @@ def claim(ctx: NodeContext, at: dt.datetime, limit: int) -> list[Claimed]:
             )
             if result.rowcount == 1:  # type: ignore[attr-defined]
                 claimed.append(Claimed(row.pk or 0, row.message_id, row.peer,
-                                       row.envelope_bytes, row.envelope_sha256,
-                                       row.attempts + 1))
+                                       row.envelope_bytes, row.envelope_sha256, attempts))
         session.commit()
     return claimed
 
