@@ -1,0 +1,181 @@
+"""Regenerate the worked examples in docs/protocol.md (and the reason-code table in
+docs/errors.md) from the code, so that no example is typed by hand.
+
+Run from the repository root::
+
+    .venv/bin/python docs/generate_examples.py
+
+It creates two throw-away authorities (SG-CUSTOMS, CN-CUSTOMS) with plaintext keys in a
+temporary directory, each holding the other and one dual-signed agreement in its registry
+(``node.pilot.setup_network``, as ``tradeaccord demo`` does). SG-CUSTOMS signs a certificate
+of origin and sends it in a signed envelope; CN-CUSTOMS runs its real receiving path
+(``node.services.receiving.receive_envelope``) on a SQLite database and answers with a
+signed receipt. The regions of docs/protocol.md between ``<!-- example:NAME -->`` and
+``<!-- /example -->`` are then rewritten. Keys, certificates, ids and times change on every
+run; ``tests/test_docs.py`` checks whatever the files hold.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import sys
+import tempfile
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script: make the packages importable
+    sys.path.insert(0, str(ROOT))
+
+from node.context import NodeContext  # noqa: E402
+from node.pilot import AgreementSpec, AuthoritySpec, setup_network  # noqa: E402
+from node.services.receiving import receive_envelope  # noqa: E402
+from node.settings import Settings  # noqa: E402
+from protocol.canonical import b64url_decode  # noqa: E402
+from protocol.certificates import certificate_to_pem  # noqa: E402
+from protocol.documents import DocumentSchemas  # noqa: E402
+from protocol.envelope import build_envelope, sign_envelope  # noqa: E402
+from protocol.jws import GeneralJWS  # noqa: E402
+from protocol.reason_codes import markdown_table  # noqa: E402
+from protocol.signed_document import sign_document  # noqa: E402
+from protocol.timeutil import format_time, utc_now  # noqa: E402
+
+PROTOCOL_MD = ROOT / "docs" / "protocol.md"
+ERRORS_MD = ROOT / "docs" / "errors.md"
+
+REGION = re.compile(r"(<!-- example:(?P<name>[a-z0-9-]+) -->\n)(?P<body>.*?)(<!-- /example -->)",
+                    re.DOTALL)
+CODES_REGION = re.compile(r"(<!-- reason-codes -->\n)(?P<body>.*?)(<!-- /reason-codes -->)",
+                          re.DOTALL)
+
+SG = AuthoritySpec("SG-CUSTOMS", "SG", "Singapore Customs")
+CN = AuthoritySpec("CN-CUSTOMS", "CN", "General Administration of Customs of China")
+AGREEMENT = AgreementSpec("SG-CN-COO-2026", "SG-CUSTOMS", "CN-CUSTOMS", ("certificate-of-origin",))
+ENVELOPE_TTL = dt.timedelta(seconds=Settings.model_fields["envelope_ttl_seconds"].default)
+
+
+def example_document(issued_at: dt.datetime) -> dict[str, Any]:
+    """A small certificate of origin, valid against its schema (trimmed from examples/)."""
+    return {
+        "id": str(uuid.uuid4()),
+        "type": "certificate-of-origin",
+        "version": "1.0",
+        "issuedAt": format_time(issued_at),
+        "issuer": "SG-CUSTOMS",
+        "parties": [
+            {"role": "exporter", "id": "SG-UEN-201912345K",
+             "name": "Lim Chu Kang Orchid Nursery Pte. Ltd.", "country": "SG"},
+            {"role": "importer", "id": "CN-USCC-91310000MA1FL5ABCD",
+             "name": "Shanghai Pudong Horticulture Trading Co., Ltd.", "country": "CN"},
+        ],
+        "body": {
+            "certificateNumber": "RCEP-SG-2026-0031874",
+            "agreement": "RCEP",
+            "exportingCountry": "SG",
+            "importingCountry": "CN",
+            "invoice": {"invoiceNumber": "INV-2026-0457", "invoiceDate": "2026-11-16"},
+            "transport": {"mode": "1", "departureDate": "2026-11-21",
+                          "portOfLoading": "SGSIN", "portOfDischarge": "CNSHA"},
+            "goodsItems": [{
+                "itemNumber": 1,
+                "hsCode": "060290",
+                "description": "Live potted orchid plants (Phalaenopsis hybrids)",
+                "quantity": {"value": 4800, "unitCode": "C62"},
+                "originCriterion": "WO",
+                "originCountry": "SG",
+            }],
+            "certificationDate": "2026-11-19",
+            "certificationPlace": "Singapore",
+        },
+    }
+
+
+def _json_block(value: Any) -> str:
+    return "```json\n" + json.dumps(value, indent=2, ensure_ascii=False) + "\n```\n"
+
+
+def _text_block(text: str) -> str:
+    return "```text\n" + text.rstrip("\n") + "\n```\n"
+
+
+def _decoded(jws: GeneralJWS) -> tuple[dict[str, Any], dict[str, Any]]:
+    header = json.loads(b64url_decode(jws.signatures[0].protected_b64))
+    return header, json.loads(jws.payload)
+
+
+def build_examples() -> dict[str, str]:
+    """Run the flow in a temporary directory; return region name → Markdown code block."""
+    for name in [key for key in os.environ if key.startswith("TRADEACCORD_")]:
+        del os.environ[name]  # the examples must not depend on the caller's settings
+    t0 = utc_now().replace(microsecond=0)
+    at: Callable[[int], dt.datetime] = lambda seconds: t0 + dt.timedelta(seconds=seconds)  # noqa: E731
+    with tempfile.TemporaryDirectory(prefix="tradeaccord-examples-") as tmp:
+        base = Path(tmp)
+        urls = {"SG-CUSTOMS": "https://tradeaccord.customs.example.sg",
+                "CN-CUSTOMS": "https://tradeaccord.customs.example.cn"}
+        directories = setup_network(base, [SG, CN], urls, [AGREEMENT], at=t0)
+        sg, cn = directories["SG-CUSTOMS"], directories["CN-CUSTOMS"]
+
+        document = example_document(at(1))
+        DocumentSchemas.load().validate(document)
+        signed_document = sign_document(document, sg.document_signer(None), signed_at=at(1))
+
+        envelope = build_envelope(message_id=str(uuid.uuid4()), sender="SG-CUSTOMS",
+                                  recipient="CN-CUSTOMS", created_at=at(2), ttl=ENVELOPE_TTL,
+                                  documents=(signed_document,))
+        signed_envelope = sign_envelope(envelope, sg.node_signer(None), signed_at=at(2))
+
+        settings = Settings(authority_dir=cn.path, database_url=f"sqlite:///{base / 'cn.db'}")
+        ctx = NodeContext.build(settings)
+        try:
+            result = receive_envelope(ctx, signed_envelope.to_json(), at(3))
+        finally:
+            ctx.close()
+        receipt = GeneralJWS.parse(result.receipt)
+        if [o.outcome.value for o in result.outcomes] != ["accepted"]:
+            raise SystemExit(f"the example document was not accepted: {result.outcomes}")
+
+        regions: dict[str, str] = {
+            "sg-root-certificate": _text_block(certificate_to_pem(sg.root_certificate).decode()),
+            "cn-root-certificate": _text_block(certificate_to_pem(cn.root_certificate).decode()),
+        }
+        for name, jws in (("signed-document", signed_document), ("envelope", signed_envelope),
+                          ("receipt", receipt)):
+            header, payload = _decoded(jws)
+            regions[name] = _json_block(jws.to_dict())
+            regions[f"{name}-header"] = _json_block(header)
+            regions[f"{name}-payload"] = _json_block(payload)
+        return regions
+
+
+def rewrite(text: str, regions: dict[str, str]) -> str:
+    """Replace every example region's body; every region must be known and present."""
+    found = [match["name"] for match in REGION.finditer(text)]
+    unknown = sorted(set(found) - set(regions))
+    missing = sorted(set(regions) - set(found))
+    if unknown or missing:
+        raise SystemExit(f"docs/protocol.md regions: unknown {unknown}, missing {missing}")
+    return REGION.sub(lambda m: m[1] + regions[m["name"]] + m[4], text)
+
+
+def rewrite_reason_codes(text: str) -> str:
+    if CODES_REGION.search(text) is None:
+        raise SystemExit("docs/errors.md has no <!-- reason-codes --> region")
+    return CODES_REGION.sub(lambda m: m[1] + markdown_table() + m[3], text)
+
+
+def main() -> None:
+    regions = build_examples()
+    PROTOCOL_MD.write_text(rewrite(PROTOCOL_MD.read_text("utf-8"), regions), "utf-8")
+    ERRORS_MD.write_text(rewrite_reason_codes(ERRORS_MD.read_text("utf-8")), "utf-8")
+    print(f"rewrote {len(regions)} example regions in {PROTOCOL_MD.relative_to(ROOT)} "
+          f"and the reason-code table in {ERRORS_MD.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
