@@ -8,6 +8,7 @@ the node's reason code and HTTP status; a node that cannot be reached raises
 from __future__ import annotations
 
 import json
+import ssl
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
@@ -44,10 +45,12 @@ class NodeClient:
     """Synchronous client. ``NodeClient(url, api_key)``; use as a context manager."""
 
     def __init__(self, base_url: str, api_key: str | None = None, *,
-                 timeout: float = 30.0, transport: httpx.BaseTransport | None = None) -> None:
+                 timeout: float = 30.0, transport: httpx.BaseTransport | None = None,
+                 verify: ssl.SSLContext | bool = True) -> None:
+        """``verify``: an SSL context for HTTPS nodes with a private CA or mutual TLS."""
         headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
         self._http = httpx.Client(base_url=base_url.rstrip("/"), headers=headers,
-                                  timeout=timeout, transport=transport)
+                                  timeout=timeout, transport=transport, verify=verify)
 
     def __enter__(self) -> NodeClient:
         return self

@@ -1,8 +1,9 @@
 """The node's one settings object: environment ``TRADEACCORD_*`` and an optional file.
 
 Built by the outermost caller (CLI command, test fixture) and passed down explicitly; never
-constructed at import time. A settings file (``TRADEACCORD_SETTINGS_FILE`` or
-``DIR/node.env``) holds ``KEY=value`` lines with the same names as the environment.
+constructed at import time. The settings file ``DIR/node.env`` holds ``KEY=value`` lines
+with the same names as the environment; the environment wins over the file, and explicit
+command-line options win over both.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = 8700
-    public_url: str | None = Field(default=None, description="URL peers use to reach this node")
     node_url: str = "http://127.0.0.1:8700"
     api_key: SecretStr | None = None
     # Delivery worker

@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import httpx
 from fastapi import FastAPI, Request, Response
@@ -26,16 +28,42 @@ from node.settings import Settings
 log = logging.getLogger("tradeaccord.api")
 
 
+def tls_client_context(settings: Settings) -> ssl.SSLContext | bool:
+    """Outbound TLS: peers' server certificates checked against ``tls_ca_file`` (else the
+    system's CAs); with ``tls_certfile``/``tls_keyfile`` this node presents its certificate
+    (mutual TLS). The key may be encrypted with the node passphrase."""
+    certfile, keyfile, cafile = settings.tls_certfile, settings.tls_keyfile, settings.tls_ca_file
+    if cafile is None and not (certfile and keyfile):
+        return True
+    context = ssl.create_default_context(cafile=str(cafile) if cafile else None)
+    if certfile and keyfile:
+        context.load_cert_chain(str(certfile), str(keyfile), password=settings.passphrase_bytes())
+    return context
+
+
+def uvicorn_tls_options(settings: Settings) -> dict[str, Any]:
+    """Inbound TLS for uvicorn: HTTPS with ``tls_certfile``/``tls_keyfile`` (the key may be
+    encrypted with the node passphrase); with ``tls_ca_file`` every caller must present a
+    client certificate that chains to it (mutual TLS)."""
+    if not (settings.tls_certfile and settings.tls_keyfile):
+        return {}
+    options: dict[str, Any] = {"ssl_certfile": str(settings.tls_certfile),
+                               "ssl_keyfile": str(settings.tls_keyfile)}
+    passphrase = settings.passphrase_bytes()
+    if passphrase:
+        options["ssl_keyfile_password"] = passphrase.decode("utf-8")
+    if settings.tls_ca_file:
+        options["ssl_ca_certs"] = str(settings.tls_ca_file)
+        options["ssl_cert_reqs"] = ssl.CERT_REQUIRED
+    return options
+
+
 def make_http_client(settings: Settings) -> httpx.AsyncClient:
     """The outbound client: bounded connections, timeouts, optional mutual TLS."""
-    verify_tls: bool | str = str(settings.tls_ca_file) if settings.tls_ca_file else True
-    cert = None
-    if settings.tls_certfile and settings.tls_keyfile:
-        cert = (str(settings.tls_certfile), str(settings.tls_keyfile))
     limits = httpx.Limits(max_connections=max(1, settings.delivery_concurrency),
                           max_keepalive_connections=max(1, settings.delivery_concurrency))
     return httpx.AsyncClient(timeout=settings.delivery_timeout_seconds, limits=limits,
-                             verify=verify_tls, cert=cert)
+                             verify=tls_client_context(settings))
 
 
 def create_app(settings: Settings, *, run_worker: bool = True,
@@ -55,14 +83,21 @@ def create_app(settings: Settings, *, run_worker: bool = True,
         if run_worker:
             worker = DeliveryWorker(ctx, client)
             task = asyncio.create_task(worker.run(stop), name="delivery-worker")
-        try:
-            yield
-        finally:
+
+        async def quiesce() -> None:
+            """Stop the worker and close outbound connections (idempotent)."""
             stop.set()
             if task is not None:
                 await task
-            if http_client is None:
+            if http_client is None and not client.is_closed:
                 await client.aclose()
+
+        app.state.loop = asyncio.get_running_loop()
+        app.state.quiesce = quiesce
+        try:
+            yield
+        finally:
+            await quiesce()
             if context is None:
                 ctx.close()
 

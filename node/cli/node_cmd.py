@@ -38,8 +38,7 @@ def init(
 
     authority = AuthorityDirectory.open(authority_dir)
     if database_url:
-        write_atomic(authority_dir / "node.env",
-                     f"TRADEACCORD_DATABASE_URL={database_url}\n".encode())
+        _set_env_line(authority_dir / "node.env", "TRADEACCORD_DATABASE_URL", database_url)
     settings = load_settings(authority_dir)
     url = settings.resolved_database_url(authority_dir)
     migrate(url)
@@ -49,6 +48,13 @@ def init(
                                                           sort_keys=True) + "\n").encode())
     typer.echo(f"node for {authority.authority_id} ready: database {_redact(url)}, "
                f"registry {authority.registry_path}")
+
+
+def _set_env_line(path: Path, name: str, value: str) -> None:
+    """Set ``name=value`` in a node.env file, keeping its other lines."""
+    lines = path.read_text("utf-8").splitlines() if path.exists() else []
+    kept = [line for line in lines if not line.startswith(f"{name}=")]
+    write_atomic(path, ("\n".join([*kept, f"{name}={value}"]) + "\n").encode("utf-8"))
 
 
 def _redact(url: str) -> str:
@@ -62,32 +68,32 @@ def _redact(url: str) -> str:
 @handle_errors
 def serve(
     authority_dir: AuthorityDirOption,
-    host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port (0 = any free port)")] = 8700,
+    host: Annotated[str | None, typer.Option(
+        help="Interface to bind (default: TRADEACCORD_HOST, else 127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option(
+        help="TCP port (default: TRADEACCORD_PORT, else 8700)")] = None,
     no_worker: Annotated[bool, typer.Option("--no-worker",
                                             help="Serve the API only")] = False,
 ) -> None:
     """Run the API (uvicorn) and, unless --no-worker, the delivery worker."""
     import uvicorn
 
-    from node.api.app import create_app
+    from node.api.app import create_app, uvicorn_tls_options
+    from node.context import NodeContext
 
     settings = load_settings(authority_dir, host=host, port=port)
     configure_logging(settings.log_level)
-    app = create_app(settings, run_worker=not no_worker)
-    ssl: dict[str, str] = {}
-    if settings.tls_certfile and settings.tls_keyfile:
-        ssl = {"ssl_certfile": str(settings.tls_certfile),
-               "ssl_keyfile": str(settings.tls_keyfile)}
-        if settings.tls_ca_file:
-            ssl["ssl_ca_certs"] = str(settings.tls_ca_file)
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning",
-                            access_log=False, **ssl)  # type: ignore[arg-type]
-    if settings.tls_ca_file and ssl:
-        import ssl as ssl_module
-
-        config.ssl_cert_reqs = ssl_module.CERT_REQUIRED  # mutual TLS: peers present certs
-    uvicorn.Server(config).run()
+    # Built before the server starts, so a bad directory, key or database is a refusal
+    # with its reason code (exit 1), not a failed server start.
+    context = NodeContext.build(settings)
+    app = create_app(settings, run_worker=not no_worker, context=context)
+    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning",
+                            access_log=False, timeout_graceful_shutdown=10,
+                            **uvicorn_tls_options(settings))
+    try:
+        uvicorn.Server(config).run()
+    finally:
+        context.close()
 
 
 @node_app.command("worker")

@@ -8,6 +8,7 @@ With ``TRADEACCORD_TEST_DATABASE=postgresql`` every node gets its own PostgreSQL
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import socket
 import threading
@@ -18,8 +19,9 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from fastapi import FastAPI
 
-from node.api.app import create_app
+from node.api.app import create_app, tls_client_context, uvicorn_tls_options
 from node.authority import AuthorityDirectory
 from node.client import NodeClient
 from node.pilot import AgreementSpec, AuthoritySpec, setup_network
@@ -64,14 +66,17 @@ class RunningNode:
     settings: Settings
     keys: dict[str, str] = field(default_factory=dict)
     server: uvicorn.Server | None = None
+    app: FastAPI | None = None
     thread: threading.Thread | None = None
 
     def client(self, role: str = "officer") -> NodeClient:
-        return NodeClient(self.url, self.keys[role])
+        return NodeClient(self.url, self.keys[role], verify=tls_client_context(self.settings))
 
     def start(self, sock: socket.socket, run_worker: bool = True) -> None:
         app = create_app(self.settings, run_worker=run_worker)
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+        self.app = app
+        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on",
+                                **uvicorn_tls_options(self.settings))
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]},
                                        daemon=True, name=f"node-{self.authority_id}")
@@ -81,6 +86,15 @@ class RunningNode:
             if not self.thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError(f"node {self.authority_id} did not start")
             time.sleep(0.02)
+
+    def quiesce(self) -> None:
+        """Stop the worker and close its outbound connections, so that no peer holds an
+        idle (TLS) connection that its server would wait on at shutdown."""
+        if self.server is None or self.thread is None or not self.thread.is_alive():
+            return
+        loop = getattr(self.app.state, "loop", None) if self.app is not None else None
+        if loop is not None:
+            asyncio.run_coroutine_threadsafe(self.app.state.quiesce(), loop).result(timeout=30)
 
     def stop(self) -> None:
         if self.server is not None and self.thread is not None:
@@ -127,16 +141,28 @@ def network_factory(tmp_path: Path, database_factory: DatabaseFactory,  # noqa: 
 
     def _make(authorities: tuple[AuthoritySpec, ...] = (SG, CN),
               agreements: tuple[AgreementSpec, ...] = (COO_AGREEMENT,),
-              parties: dict[str, str] | None = None, start: bool = True,
+              parties: dict[str, str] | None = None, start: bool = True, tls: bool = False,
               **overrides: object) -> Network:
         sockets = {spec.authority_id: free_socket() for spec in authorities}
-        urls = {aid: f"http://127.0.0.1:{sock.getsockname()[1]}" for aid, sock in sockets.items()}
+        scheme = "https" if tls else "http"
+        urls = {aid: f"{scheme}://127.0.0.1:{sock.getsockname()[1]}"
+                for aid, sock in sockets.items()}
         directories = setup_network(tmp_path / "net", authorities, urls, agreements,
                                     at=utc_now())
+        if tls:
+            # Mutual TLS with the node certificates; every node trusts every root.
+            partners = tmp_path / "net" / "partners.pem"
+            partners.write_bytes(b"".join((d.path / "root.pem").read_bytes()
+                                          for d in directories.values()))
         nodes: dict[str, RunningNode] = {}
         for authority_id, directory in directories.items():
             url = database_factory.new_url()
-            settings = fast_settings(directory.path, url, **overrides)
+            tls_overrides: dict[str, object] = {}
+            if tls:
+                tls_overrides = {"tls_certfile": directory.path / "node.pem",
+                                 "tls_keyfile": directory.path / "node.key",
+                                 "tls_ca_file": tmp_path / "net" / "partners.pem"}
+            settings = fast_settings(directory.path, url, **tls_overrides, **overrides)
             migrate(url)
             node = RunningNode(authority_id, directory, urls[authority_id], settings)
             engine = make_engine(url)
@@ -162,6 +188,8 @@ def network_factory(tmp_path: Path, database_factory: DatabaseFactory,  # noqa: 
         return Network(nodes)
 
     yield _make
+    for node in started:
+        node.quiesce()
     for node in reversed(started):
         node.stop()
 

@@ -100,6 +100,8 @@ def start_network(base: Path, databases: DatabaseFactory, *,
 
 
 def stop_network(network: SharedNetwork) -> None:
+    for node in network.nodes.values():
+        node.quiesce()
     for node in reversed(list(network.nodes.values())):
         node.stop()
     for sock in network.sockets:
