@@ -6,9 +6,14 @@ node's key, whose payload is the RFC 8785 form of::
     {"messageId", "from", "to", "createdAt", "expiresAt", "kind", "body"}
 
 ``kind`` ``documents``: ``body`` is ``{"documents": [<General JWS>, …]}`` — each document
-keeps its own issuer signatures and its exact signed bytes. Other kinds carry a control
-message (``revocation``, ``status-change``, ``title-transfer``, ``agreement-proposal``)
-whose ``body`` is an object the node layer interprets.
+keeps its own issuer signatures and its exact signed bytes.
+
+``kind`` ``status-change``: the receiver of a document tells its sender of a later decision
+(an officer released or rejected a document held for review). ``body`` is
+``{"documentId", "documentSha256", "outcome", "reasons": [codes], "decidedAt"}``.
+
+The other kinds (``revocation``, ``title-transfer``, ``agreement-proposal``) are reserved;
+a node that does not handle one refuses it (ENVELOPE_MALFORMED).
 
 The envelope digest (``envelope_sha256``) is the SHA-256 of the signed payload bytes; the
 receipt names it.
@@ -102,6 +107,8 @@ class Envelope:
         if not isinstance(body, Mapping):
             raise _fail("body must be an object")
         documents: tuple[GeneralJWS, ...] = ()
+        if kind is EnvelopeKind.STATUS_CHANGE:
+            StatusChangeNotice.from_dict(body)
         if kind is EnvelopeKind.DOCUMENTS:
             raw = body.get("documents")
             if set(body) != {"documents"} or not isinstance(raw, list) or not raw:
@@ -138,6 +145,49 @@ class Envelope:
         if self.created_at > at + skew:
             raise EnvelopeError(ReasonCode.MESSAGE_EXPIRED,
                                 f"created in the future ({format_time(self.created_at)})")
+
+
+_NOTICE_MEMBERS = {"documentId", "documentSha256", "outcome", "reasons", "decidedAt"}
+_OUTCOMES = {"accepted", "rejected", "held-for-review"}
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StatusChangeNotice:
+    """The body of a ``status-change`` envelope: a later decision on a received document."""
+
+    document_id: str
+    document_sha256: str
+    outcome: str
+    reasons: tuple[ReasonCode, ...]
+    decided_at: dt.datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"documentId": self.document_id, "documentSha256": self.document_sha256,
+                "outcome": self.outcome, "reasons": [code.value for code in self.reasons],
+                "decidedAt": format_time(self.decided_at)}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> StatusChangeNotice:
+        if not isinstance(data, Mapping) or set(data) != _NOTICE_MEMBERS:
+            raise _fail(f"a status-change body has exactly {sorted(_NOTICE_MEMBERS)}")
+        document_id, digest, outcome = data["documentId"], data["documentSha256"], data["outcome"]
+        if not isinstance(document_id, str) or not MESSAGE_ID.fullmatch(document_id):
+            raise _fail("documentId has a bad form")
+        if not isinstance(digest, str) or not _SHA256.fullmatch(digest):
+            raise _fail("documentSha256 must be 64 lower-case hex digits")
+        if outcome not in _OUTCOMES:
+            raise _fail(f"outcome must be one of {sorted(_OUTCOMES)}")
+        raw_reasons = data["reasons"]
+        if not isinstance(raw_reasons, list):
+            raise _fail("reasons must be an array of reason codes")
+        try:
+            reasons = tuple(ReasonCode(code) for code in raw_reasons)
+            decided_at = parse_time(data["decidedAt"])
+        except (ValueError, TypeError) as exc:
+            raise _fail(f"status-change: {exc}") from exc
+        return cls(document_id=document_id, document_sha256=digest, outcome=outcome,
+                   reasons=reasons, decided_at=decided_at)
 
 
 def build_envelope(

@@ -140,7 +140,7 @@ async def _review(document_id: str, request: Request, ctx: ContextDep, principal
 
     def _run() -> dict[str, Any]:
         with storage_errors(), write_session(ctx.engine) as session:
-            record = service.review(session, principal, document_id, release=release,
+            record = service.review(ctx, session, principal, document_id, release=release,
                                     reason=reason, at=utc_now())
             view = service.view(session, record).to_dict(include_document=False)
             session.commit()

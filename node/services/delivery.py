@@ -51,7 +51,7 @@ log = logging.getLogger("tradeaccord.delivery")
 SelectT = TypeVar("SelectT", bound=SelectOfScalar[Any])
 
 PEER_PATH = "/v1/peer/envelopes"
-_OUTCOME_STATE = {
+OUTCOME_STATE = {
     Outcome.ACCEPTED: DeliveryState.DELIVERED,
     Outcome.HELD_FOR_REVIEW: DeliveryState.DELIVERED_WITH_WARNINGS,
     Outcome.REJECTED: DeliveryState.REJECTED,
@@ -216,12 +216,14 @@ def record_receipt(ctx: NodeContext, claimed: Claimed, receipt: Receipt, body: b
             col(DocumentRecord.pk).in_([d.document_pk for d in
                                         _deliveries(session, claimed.message_id)]))).all()}
         for delivery in _deliveries(session, claimed.message_id):
+            if delivery.peer_decided_at is not None:
+                continue  # the peer's later decision arrived first and stands
             outcome = by_sha.get(documents[delivery.document_pk].sha256)
             if outcome is None:
                 delivery.state = DeliveryState.FAILED
                 delivery.reasons = json.dumps([ReasonCode.RECEIPT_INVALID.value])
             else:
-                delivery.state = _OUTCOME_STATE[outcome.outcome]
+                delivery.state = OUTCOME_STATE[outcome.outcome]
                 delivery.outcome = outcome.outcome.value
                 delivery.reasons = json.dumps([code.value for code in outcome.reasons])
                 delivery.agreement_id = outcome.agreement_id

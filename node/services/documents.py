@@ -22,6 +22,13 @@ from node.services import trust
 from node.services.apikeys import Principal, Role
 from node.services.audit import append_event
 from node.storage.models import DeliveryRecord, DocumentRecord, OutboundMessageRecord
+from protocol.envelope import (
+    EnvelopeKind,
+    StatusChangeNotice,
+    build_envelope,
+    envelope_sha256,
+    sign_envelope,
+)
 from protocol.reason_codes import ReasonCode
 from protocol.signed_document import document_sha256, sign_document
 from protocol.timeutil import format_time
@@ -236,9 +243,11 @@ def list_documents(session: Session, principal: Principal, *, direction: str | N
     return [row for row in rows if visible(row, principal)]
 
 
-def review(session: Session, principal: Principal, document_id: str, *, release: bool,
-           reason: str | None, at: dt.datetime) -> DocumentRecord:
-    """An officer releases (accepts) or rejects a held-for-review inbound document."""
+def review(ctx: NodeContext, session: Session, principal: Principal, document_id: str, *,
+           release: bool, reason: str | None, at: dt.datetime) -> DocumentRecord:
+    """An officer releases (accepts) or rejects a held-for-review inbound document; the
+    decision is queued, in the same transaction, as a signed status-change envelope to the
+    node that sent the document."""
     require_role(principal, Role.OFFICER)
     record = get_visible(session, principal, document_id, direction="inbound")
     if record.outcome != "held-for-review":
@@ -257,4 +266,30 @@ def review(session: Session, principal: Principal, document_id: str, *, release:
     append_event(session, event="document.released" if release else "document.rejected",
                  actor=principal.name, subject=f"document:{document_id}",
                  details={"reason": reason or "", "sha256": record.sha256}, at=at)
+    if record.received_from:
+        notice = StatusChangeNotice(
+            document_id=record.document_id, document_sha256=record.sha256,
+            outcome=record.outcome, reasons=tuple(ReasonCode(code) for code in reasons),
+            decided_at=at)
+        enqueue_control(ctx, session, peer=record.received_from,
+                        kind=EnvelopeKind.STATUS_CHANGE, body=notice.to_dict(), at=at)
     return record
+
+
+def enqueue_control(ctx: NodeContext, session: Session, *, peer: str, kind: EnvelopeKind,
+                    body: dict[str, Any], at: dt.datetime) -> OutboundMessageRecord:
+    """Queue a signed control envelope (built once: its message id is stable)."""
+    message_id = str(uuid.uuid4())
+    envelope = build_envelope(message_id=message_id, sender=ctx.authority_id, recipient=peer,
+                              created_at=at,
+                              ttl=dt.timedelta(seconds=ctx.settings.envelope_ttl_seconds),
+                              kind=kind, body=body)
+    signed = sign_envelope(envelope, ctx.node_signer, signed_at=at)
+    message = OutboundMessageRecord(
+        message_id=message_id, peer=peer, kind=kind.value, envelope_bytes=signed.to_json(),
+        envelope_sha256=envelope_sha256(signed), state="pending", attempts=0,
+        next_attempt_at=at, created_at=at, expires_at=envelope.expires_at)
+    session.add(message)
+    append_event(session, event=f"control.{kind.value}", actor="node",
+                 subject=f"message:{message_id}", details={"to": peer, **body}, at=at)
+    return message

@@ -26,15 +26,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from node.context import NodeContext
-from node.errors import AuthError, ConflictError, RequestError
+from node.errors import AuthError, ConflictError, NotFoundError, RequestError
 from node.services import trust
 from node.services.audit import append_event
+from node.services.delivery import OUTCOME_STATE
 from node.storage.database import read_session, write_session
-from node.storage.models import DocumentRecord, InboundMessageRecord
-from protocol.envelope import Envelope, EnvelopeKind, envelope_sha256
+from node.storage.models import DeliveryRecord, DocumentRecord, InboundMessageRecord
+from protocol.envelope import Envelope, EnvelopeKind, StatusChangeNotice, envelope_sha256
 from protocol.errors import EnvelopeError, ProtocolError
 from protocol.jws import GeneralJWS, JWSType, verify
 from protocol.limits import Limits
@@ -186,6 +187,8 @@ def receive_envelope(ctx: NodeContext, body: bytes, at: dt.datetime) -> ReceiveR
         stored = _stored_receipt(session, envelope, digest)
     if stored is not None:
         return stored
+    if envelope.kind is EnvelopeKind.STATUS_CHANGE:
+        return _status_change(ctx, envelope, digest, body, at)
     if envelope.kind is not EnvelopeKind.DOCUMENTS:
         raise EnvelopeError(ReasonCode.ENVELOPE_MALFORMED,
                             f"envelope kind {envelope.kind.value} is not accepted by this node")
@@ -203,6 +206,54 @@ def receive_envelope(ctx: NodeContext, body: bytes, at: dt.datetime) -> ReceiveR
         return stored
 
 
+def _status_change(ctx: NodeContext, envelope: Envelope, digest: str, body: bytes,
+                   at: dt.datetime) -> ReceiveResult:
+    """A peer reports a later decision on a document we delivered to it: record it on our
+    delivery (only the peer that received the document can change its outcome there)."""
+    notice = StatusChangeNotice.from_dict(envelope.body)
+    try:
+        with write_session(ctx.engine) as session:
+            stored = _stored_receipt(session, envelope, digest)
+            if stored is not None:
+                return stored
+            delivery = session.exec(
+                select(DeliveryRecord).join(DocumentRecord,
+                                            col(DocumentRecord.pk) == DeliveryRecord.document_pk)
+                .where(DeliveryRecord.peer == envelope.sender,
+                       DocumentRecord.direction == "outbound",
+                       DocumentRecord.document_id == notice.document_id,
+                       DocumentRecord.sha256 == notice.document_sha256)).first()
+            if delivery is None:
+                raise NotFoundError(ReasonCode.NOT_FOUND,
+                                    f"no delivery of {notice.document_id} to {envelope.sender}")
+            delivery.outcome = notice.outcome
+            delivery.state = OUTCOME_STATE[Outcome(notice.outcome)]
+            delivery.reasons = json.dumps([code.value for code in notice.reasons])
+            delivery.peer_decided_at = notice.decided_at
+            delivery.updated_at = at
+            session.add(delivery)
+            append_event(session, event="delivery.status-changed",
+                         actor=f"peer:{envelope.sender}",
+                         subject=f"document:{notice.document_id}",
+                         details={"messageId": envelope.message_id, **notice.to_dict()}, at=at)
+            receipt = Receipt(receipt_id=str(uuid.uuid4()), message_id=envelope.message_id,
+                              envelope_sha256=digest, sender=ctx.authority_id,
+                              recipient=envelope.sender, received_at=at, outcomes=())
+            receipt_bytes = sign_receipt(receipt, ctx.node_signer, signed_at=at).to_json()
+            session.add(InboundMessageRecord(
+                message_id=envelope.message_id, sender=envelope.sender,
+                kind=envelope.kind.value, envelope_sha256=digest, envelope_bytes=body,
+                receipt_bytes=receipt_bytes, received_at=at, expires_at=envelope.expires_at))
+            session.commit()
+    except IntegrityError:
+        with read_session(ctx.engine) as session:
+            stored = _stored_receipt(session, envelope, digest)
+        if stored is None:
+            raise
+        return stored
+    return ReceiveResult(receipt_bytes, False, ())
+
+
 def _store(ctx: NodeContext, envelope: Envelope, jws: GeneralJWS, digest: str,
            decided: list[_Decided], body: bytes, at: dt.datetime) -> ReceiveResult:
     outcomes: list[DocumentOutcome] = []
@@ -214,10 +265,18 @@ def _store(ctx: NodeContext, envelope: Envelope, jws: GeneralJWS, digest: str,
         for item in decided:
             outcome = item.outcome
             key = (outcome.document_id, outcome.document_sha256)
+            header = item.document or {}
             existing = session.exec(select(DocumentRecord).where(
                 DocumentRecord.direction == "inbound",
+                DocumentRecord.issuer == str(header.get("issuer", "")),
                 DocumentRecord.document_id == outcome.document_id)).first()
-            if item.document is not None and (existing is not None or key in seen):
+            # A document refused earlier may come again once its cause is fixed (an
+            # agreement signed, a registry updated): it is decided afresh. One accepted or
+            # held stands, and the copy is a duplicate.
+            retry = (existing is not None and existing.sha256 == key[1]
+                     and existing.outcome == Outcome.REJECTED.value and key not in seen)
+            if item.document is not None and not retry and (existing is not None
+                                                            or key in seen):
                 same = key in seen or (existing is not None and existing.sha256 == key[1])
                 code = ReasonCode.DOCUMENT_DUPLICATE if same else ReasonCode.CONFLICT
                 outcome = DocumentOutcome(
@@ -226,21 +285,24 @@ def _store(ctx: NodeContext, envelope: Envelope, jws: GeneralJWS, digest: str,
                     reasons=(code,))
             elif item.document is not None:
                 seen.add(key)
-                header = item.document
-                session.add(DocumentRecord(
+                record = existing if retry and existing is not None else DocumentRecord(
                     document_id=outcome.document_id, sha256=outcome.document_sha256,
                     direction="inbound", doc_type=outcome.document_type,
                     doc_version=str(header.get("version", "")),
                     issuer=str(header.get("issuer", "")),
                     parties=json.dumps(_party_ids(item.document)),
-                    signed_bytes=item.jws.to_json(), created_at=at,
-                    received_from=envelope.sender, message_id=envelope.message_id,
-                    outcome=outcome.outcome.value,
-                    reasons=json.dumps([code.value for code in outcome.reasons]),
-                    checks=json.dumps({k: v.value for k, v in item.verification.checks.items()}),
-                    agreement_id=outcome.agreement_id, recognised_as=outcome.recognised_as,
-                    registry_version=outcome.registry_version,
-                    mapped_json=json.dumps(item.mapped) if item.mapped is not None else None))
+                    signed_bytes=item.jws.to_json(), created_at=at)
+                record.received_from = envelope.sender
+                record.message_id = envelope.message_id
+                record.outcome = outcome.outcome.value
+                record.reasons = json.dumps([code.value for code in outcome.reasons])
+                record.checks = json.dumps({k: v.value
+                                            for k, v in item.verification.checks.items()})
+                record.agreement_id = outcome.agreement_id
+                record.recognised_as = outcome.recognised_as
+                record.registry_version = outcome.registry_version
+                record.mapped_json = json.dumps(item.mapped) if item.mapped is not None else None
+                session.add(record)
             outcomes.append(outcome)
             append_event(session, event=f"document.{outcome.outcome.value}",
                          actor=f"peer:{envelope.sender}",

@@ -100,6 +100,10 @@ class DeliveryRecord(SQLModel, table=True):
     recognised_as: str | None = Field(default=None, max_length=64)
     created_at: dt.datetime = Field(sa_column=_utc_column())
     updated_at: dt.datetime = Field(sa_column=_utc_column())
+    # Set when the peer later reported its officer's decision (a status-change envelope);
+    # the decision then stands over the outcome of the original receipt.
+    peer_decided_at: dt.datetime | None = Field(default=None,
+                                                sa_column=_utc_column(nullable=True))
 
 
 class OutboundMessageRecord(SQLModel, table=True):

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import uuid
+
+import httpx
 
 from node.client import ClientError
 from protocol.certificates import CertUsage
+from protocol.envelope import build_envelope, sign_envelope
 from protocol.jws import GeneralJWS, JWSType, verify
+from protocol.reason_codes import ReasonCode
 from protocol.receipt import Receipt
 from protocol.timeutil import utc_now
-from tests.node.conftest import Network, certificate_of_origin, example, final_delivery
+from tests.node.conftest import Network, certificate_of_origin, example, final_delivery, wait_for
 
 
 def test_certificate_of_origin_recognised_with_signed_receipt(network: Network) -> None:
@@ -73,6 +79,12 @@ def test_officer_holds_and_releases(network_factory) -> None:  # type: ignore[no
         [held] = officer.inbox(outcome="held-for-review")
         released = officer.release(held["id"], "documents checked at the counter")
         assert released["outcome"] == "accepted" and released["reasons"] == []
+        # The decision travels back to SG as a signed status-change envelope.
+        with sg.client("trader") as trader:
+            wait_for(lambda: trader.status(submitted["id"])["deliveries"][0]["state"]
+                     == "delivered")
+            [after] = trader.status(submitted["id"])["deliveries"]
+            assert (after["outcome"], after["reasons"]) == ("accepted", [])
         assert [d["outcome"] for d in officer.inbox()] == ["accepted"]
         # Releasing twice is a state error, and nothing changes.
         try:
@@ -81,6 +93,63 @@ def test_officer_holds_and_releases(network_factory) -> None:  # type: ignore[no
             assert getattr(exc, "code", None) is not None and exc.code.value == "STATE_INVALID"  # type: ignore[attr-defined]
         else:
             raise AssertionError("a second release must be refused")
+
+
+def test_officer_rejection_reaches_the_sender(network_factory) -> None:  # type: ignore[no-untyped-def]
+    network = network_factory(hold_for_review_types=["certificate-of-origin"])
+    sg, cn = network["SG-CUSTOMS"], network["CN-CUSTOMS"]
+    with sg.client("trader") as trader:
+        submitted = trader.submit(certificate_of_origin(), send_to=["CN-CUSTOMS"])
+        final_delivery(trader, submitted["id"], "CN-CUSTOMS")
+    with cn.client("officer") as officer:
+        officer.reject(submitted["id"], "origin criterion not met")
+    with sg.client("trader") as trader:
+        wait_for(lambda: trader.status(submitted["id"])["deliveries"][0]["state"] == "rejected")
+        [after] = trader.status(submitted["id"])["deliveries"]
+    assert (after["outcome"], after["reasons"]) == ("rejected", ["REJECTED_BY_OFFICER"])
+    with sg.client("operator") as operator:
+        assert operator.audit_verify()["valid"] is True
+
+
+def test_rejected_document_is_decided_afresh_when_sent_again(network: Network) -> None:
+    sg, cn = network["SG-CUSTOMS"], network["CN-CUSTOMS"]
+    with sg.client("trader") as trader:
+        submitted = trader.submit(certificate_of_origin())  # signed while the agreement holds
+    status = "/v1/registry/agreements/SG-CN-COO-2026/status"
+    with cn.client("operator") as operator:
+        operator._request("POST", status, json_body={"status": "suspended"})
+    with sg.client("trader") as trader:
+        trader.send(submitted["id"], ["CN-CUSTOMS"])
+        first = final_delivery(trader, submitted["id"], "CN-CUSTOMS")
+    assert (first["outcome"], first["reasons"]) == ("rejected", ["AGREEMENT_SUSPENDED"])
+    with cn.client("operator") as operator:
+        operator._request("POST", status, json_body={"status": "in-force"})
+    # The same signed document, sent again in a new message once the cause is gone, is
+    # decided afresh and recognised; CN still holds it once.
+    with sg.client("officer") as officer:
+        signed = officer.signed(submitted["id"])
+    envelope = build_envelope(message_id=str(uuid.uuid4()), sender="SG-CUSTOMS",
+                              recipient="CN-CUSTOMS", created_at=utc_now(),
+                              ttl=dt.timedelta(hours=1), documents=(GeneralJWS.parse(signed),))
+    body = sign_envelope(envelope, sg.directory.node_signer(None), signed_at=utc_now()).to_json()
+    response = httpx.post(f"{cn.url}/v1/peer/envelopes", content=body,
+                          headers={"content-type": "application/json"})
+    assert response.status_code == 200
+    receipt = Receipt.from_dict(GeneralJWS.parse(response.content).payload_json())
+    assert [o.outcome.value for o in receipt.outcomes] == ["accepted"]
+    with cn.client("officer") as officer:
+        assert [(d["id"], d["outcome"]) for d in officer.inbox()] == [(submitted["id"],
+                                                                      "accepted")]
+    # A third copy is a duplicate of the accepted one.
+    again = build_envelope(message_id=str(uuid.uuid4()), sender="SG-CUSTOMS",
+                           recipient="CN-CUSTOMS", created_at=utc_now(),
+                           ttl=dt.timedelta(hours=1), documents=(GeneralJWS.parse(signed),))
+    response = httpx.post(f"{cn.url}/v1/peer/envelopes", headers={"content-type":
+                          "application/json"}, content=sign_envelope(
+                              again, sg.directory.node_signer(None), signed_at=utc_now()).to_json())
+    receipt = Receipt.from_dict(GeneralJWS.parse(response.content).payload_json())
+    assert [(o.outcome.value, o.reasons) for o in receipt.outcomes] == [
+        ("rejected", (ReasonCode.DOCUMENT_DUPLICATE,))]
 
 
 def test_agreement_made_through_the_operator_api(network_factory) -> None:  # type: ignore[no-untyped-def]

@@ -280,3 +280,35 @@ def test_receipt_from_dict_lets_only_protocol_errors_escape(data: Any) -> None:
         Receipt.from_dict(data)
     except ProtocolError as error:
         assert error.code is ReasonCode.RECEIPT_INVALID
+
+
+# -- status-change notices ----------------------------------------------------------------
+
+_NOTICE = {"documentId": "doc-1", "documentSha256": "a" * 64, "outcome": "accepted",
+           "reasons": [], "decidedAt": "2026-11-22T10:00:00Z"}
+
+
+def _status_change(body: object) -> dict[str, object]:
+    return {"messageId": "m-1", "from": "CN-CUSTOMS", "to": "SG-CUSTOMS",
+            "createdAt": "2026-11-22T10:00:00Z", "expiresAt": "2026-11-23T10:00:00Z",
+            "kind": "status-change", "body": body}
+
+
+def test_status_change_notice_round_trip() -> None:
+    from protocol.envelope import StatusChangeNotice
+
+    envelope = Envelope.from_dict(_status_change(_NOTICE))
+    notice = StatusChangeNotice.from_dict(envelope.body)
+    assert notice.to_dict() == _NOTICE
+
+
+@pytest.mark.parametrize("change", [
+    {"documentSha256": "A" * 64}, {"documentSha256": "a" * 63}, {"outcome": "maybe"},
+    {"reasons": ["NOT_A_CODE"]}, {"reasons": "REVIEW_REQUIRED"}, {"decidedAt": "yesterday"},
+    {"documentId": ""}, {"extra": 1},
+], ids=["upper-hex", "short-digest", "outcome", "unknown-code", "reasons-type", "time",
+        "empty-id", "extra-member"])
+def test_malformed_status_change_refused(change: dict[str, object]) -> None:
+    with pytest.raises(EnvelopeError) as caught:
+        Envelope.from_dict(_status_change({**_NOTICE, **change}))
+    assert caught.value.code is ReasonCode.ENVELOPE_MALFORMED
