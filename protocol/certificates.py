@@ -324,7 +324,7 @@ def load_certificate_pem(data: bytes) -> x509.Certificate:
     """Decode one PEM certificate; ``CertificateError(CERT_MALFORMED)`` on bad input."""
     try:
         return _decoded(x509.load_pem_x509_certificate(data), "PEM")
-    except ValueError as exc:
+    except (ValueError, x509.InvalidVersion) as exc:
         raise CertificateError(ReasonCode.CERT_MALFORMED, f"not a PEM certificate: {exc}") from exc
 
 
@@ -332,7 +332,7 @@ def load_certificate_der(data: bytes) -> x509.Certificate:
     """Decode one DER certificate; ``CertificateError(CERT_MALFORMED)`` on bad input."""
     try:
         return _decoded(x509.load_der_x509_certificate(data), "DER")
-    except ValueError as exc:
+    except (ValueError, x509.InvalidVersion) as exc:
         raise CertificateError(ReasonCode.CERT_MALFORMED, f"not a DER certificate: {exc}") from exc
 
 
@@ -516,7 +516,7 @@ def validate_chain(
        (subject and authority key identifier) is given and its key does not verify the
        signature (a tampered certificate).
     4. Every certificate on the path, anchor included, is valid at ``at`` (NOT_YET_VALID /
-       EXPIRED); no unknown critical extension (CHAIN_INVALID).
+       EXPIRED) and has no unknown critical extension (CHAIN_INVALID).
     5. Every issuer is a CA with keyCertSign and a path length constraint that holds.
     6. The leaf's key usage and extended key usage fit ``usage`` (CERT_USAGE_INVALID).
     """
@@ -568,6 +568,7 @@ def validate_chain(
         _check_validity(cert, at, "signer" if index == 0 else "intermediate")
         _check_critical(cert)
     _check_validity(anchor, at, "anchor")
+    _check_critical(anchor)
     # Step 5
     issuers = [*path[1:], anchor]
     for depth, issuer in enumerate(issuers):

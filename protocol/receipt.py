@@ -22,6 +22,7 @@ from enum import StrEnum
 from typing import Any
 
 from protocol.canonical import canonicalize
+from protocol.envelope import AUTHORITY_ID
 from protocol.errors import ReceiptError
 from protocol.jws import GeneralJWS, JWSType, Signer, sign
 from protocol.reason_codes import ReasonCode
@@ -36,8 +37,30 @@ class Outcome(StrEnum):
     HELD_FOR_REVIEW = "held-for-review"
 
 
+_OUTCOME_MEMBERS = {"documentId", "documentSha256", "documentType", "outcome", "reasons",
+                    "agreementId", "recognisedAs", "registryVersion"}
+_RECEIPT_MEMBERS = {"receiptId", "messageId", "envelopeSha256", "from", "to", "receivedAt",
+                    "outcomes"}
+
+
 def _fail(message: str) -> ReceiptError:
     return ReceiptError(ReasonCode.RECEIPT_INVALID, message)
+
+
+def _text(value: Any, name: str) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string")
+    return value
+
+
+def _optional_text(value: Any, name: str) -> str | None:
+    return None if value is None else _text(value, name)
+
+
+def _list(value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise TypeError("an array is expected")
+    return value
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -67,25 +90,24 @@ class DocumentOutcome:
 
     @classmethod
     def from_dict(cls, data: Any) -> DocumentOutcome:
-        if not isinstance(data, Mapping):
-            raise _fail("an outcome must be an object")
+        if not isinstance(data, Mapping) or set(data) != _OUTCOME_MEMBERS:
+            raise _fail(f"an outcome has exactly the members {sorted(_OUTCOME_MEMBERS)}")
         try:
-            reasons = tuple(ReasonCode(code) for code in data["reasons"])
-            outcome = Outcome(data["outcome"])
+            reasons = tuple(ReasonCode(_text(code, "reason")) for code in _list(data["reasons"]))
             version = data["registryVersion"]
-            if version is not None and not isinstance(version, int):
-                raise ValueError("registryVersion must be an integer or null")
+            if version is not None and (type(version) is not int or version < 0):
+                raise ValueError("registryVersion must be a non-negative integer or null")
             return cls(
-                document_id=str(data["documentId"]),
-                document_sha256=str(data["documentSha256"]),
-                document_type=str(data["documentType"]),
-                outcome=outcome,
+                document_id=_text(data["documentId"], "documentId"),
+                document_sha256=_text(data["documentSha256"], "documentSha256"),
+                document_type=_text(data["documentType"], "documentType"),
+                outcome=Outcome(data["outcome"]),
                 reasons=reasons,
-                agreement_id=data["agreementId"],
-                recognised_as=data["recognisedAs"],
+                agreement_id=_optional_text(data["agreementId"], "agreementId"),
+                recognised_as=_optional_text(data["recognisedAs"], "recognisedAs"),
                 registry_version=version,
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (TypeError, ValueError) as exc:
             raise _fail(f"bad outcome: {exc}") from exc
 
 
@@ -114,19 +136,23 @@ class Receipt:
 
     @classmethod
     def from_dict(cls, data: Any) -> Receipt:
-        if not isinstance(data, Mapping):
-            raise _fail("a receipt must be an object")
+        if not isinstance(data, Mapping) or set(data) != _RECEIPT_MEMBERS:
+            raise _fail(f"a receipt has exactly the members {sorted(_RECEIPT_MEMBERS)}")
         try:
+            sender, recipient = _text(data["from"], "from"), _text(data["to"], "to")
+            if not AUTHORITY_ID.fullmatch(sender) or not AUTHORITY_ID.fullmatch(recipient):
+                raise ValueError("from and to must be authority ids")
             return cls(
-                receipt_id=str(data["receiptId"]),
-                message_id=str(data["messageId"]),
-                envelope_sha256=str(data["envelopeSha256"]),
-                sender=str(data["from"]),
-                recipient=str(data["to"]),
+                receipt_id=_text(data["receiptId"], "receiptId"),
+                message_id=_text(data["messageId"], "messageId"),
+                envelope_sha256=_text(data["envelopeSha256"], "envelopeSha256"),
+                sender=sender,
+                recipient=recipient,
                 received_at=parse_time(data["receivedAt"]),
-                outcomes=tuple(DocumentOutcome.from_dict(item) for item in data["outcomes"]),
+                outcomes=tuple(DocumentOutcome.from_dict(item)
+                               for item in _list(data["outcomes"])),
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (TypeError, ValueError) as exc:
             raise _fail(f"bad receipt: {exc}") from exc
 
     def check_matches(self, *, message_id: str, envelope_sha256: str, sender: str) -> None:

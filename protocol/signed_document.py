@@ -51,7 +51,8 @@ CHECK_NAMES = ("json", "integrity", "chain", "schema")
 
 def sign_document(document: Mapping[str, Any], signer: Signer, *,
                   signed_at: dt.datetime) -> GeneralJWS:
-    """Sign the RFC 8785 bytes of ``document`` (validate it against its schema first)."""
+    """Sign the RFC 8785 bytes of ``document``. The caller validates it against its schema
+    first (``DocumentSchemas.validate``); this function does not."""
     return sign(canonicalize(dict(document)), signer, typ=JWSType.DOCUMENT, signed_at=signed_at)
 
 

@@ -123,10 +123,12 @@ def create_app(settings: Settings, *, run_worker: bool = True,
         ctx = getattr(request.app.state, "ctx", None)
         if ctx is not None:
             ctx.metrics.request_latency.labels(route=path, method=request.method).observe(elapsed)
-        log.info("request", extra={"request_id": request_id, "method": request.method,
-                                   "path": path, "status": response.status_code,
-                                   "ms": round(elapsed * 1000, 2),
-                                   "principal": getattr(request.state, "principal", None)})
+        fields = {"request_id": request_id, "method": request.method, "path": path,
+                  "status": response.status_code, "ms": round(elapsed * 1000, 2)}
+        principal = getattr(request.state, "principal", None)
+        if principal is not None:
+            fields["principal"] = principal
+        log.info("request", extra=fields)
         return response
 
     for module in (documents, verify, registry, outbox, peer, ops):

@@ -119,10 +119,9 @@ def inbox(ctx: ContextDep, principal: PrincipalDep,
     """Documents received from peers with their verification and recognition result."""
     with storage_errors(), read_session(ctx.engine) as session:
         rows = service.list_documents(session, principal, direction="inbound", limit=limit,
-                                      after=after)
-        items = [service.view(session, row).to_dict(include_document=False) for row in rows
-                 if outcome is None or row.outcome == outcome]
-        return {"documents": items}
+                                      after=after, outcome=outcome)
+        return {"documents": [service.view(session, row).to_dict(include_document=False)
+                              for row in rows]}
 
 
 async def _review(document_id: str, request: Request, ctx: ContextDep, principal: PrincipalDep,

@@ -9,12 +9,14 @@ from sqlmodel import col, select
 from starlette.concurrency import run_in_threadpool
 
 from node.api.deps import ContextDep, PrincipalDep
+from node.errors import NodeError
 from node.services.apikeys import Role
 from node.services.audit import verify_chain
 from node.services.delivery import retry_message
 from node.services.documents import require_role
 from node.storage.database import read_session, storage_errors, write_session
 from node.storage.models import OutboundMessageRecord
+from protocol.reason_codes import ReasonCode
 from protocol.timeutil import format_time, utc_now
 
 router = APIRouter(prefix="/v1", tags=["operations"])
@@ -67,7 +69,14 @@ async def retry(message_id: str, ctx: ContextDep, principal: PrincipalDep) -> di
 
 @router.get("/audit/verify", operation_id="verifyAuditLog")
 def verify_audit(ctx: ContextDep, principal: PrincipalDep) -> dict[str, Any]:
-    """Check the audit log's hash chain (AUDIT_CHAIN_BROKEN names the first broken entry)."""
+    """Check the audit log's hash chain: ``{"valid": true, "events": n}``, or
+    ``{"valid": false, "code": "AUDIT_CHAIN_BROKEN", "brokenAt": seq, "message"}``."""
     require_role(principal, Role.OPERATOR)
     with storage_errors(), read_session(ctx.engine) as session:
-        return {"valid": True, "events": verify_chain(session)}
+        try:
+            return {"valid": True, "events": verify_chain(session)}
+        except NodeError as error:
+            if error.code is not ReasonCode.AUDIT_CHAIN_BROKEN:
+                raise
+            return {"valid": False, "code": error.code.value,
+                    "brokenAt": error.context.get("seq"), "message": error.message}

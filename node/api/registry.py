@@ -134,6 +134,13 @@ async def propose(request: Request, ctx: ContextDep, principal: PrincipalDep) ->
     body = require_object(await read_json(request, ctx), _PROPOSE_MEMBERS,
                           {"agreementId", "partner", "documentTypes"})
     at = utc_now()
+    known = {doc_type for doc_type, _version in ctx.schemas.types()}
+    for field_name in ("documentTypes", "recognisedAs"):
+        values = body.get(field_name) or []
+        unknown = [t for t in values if t not in known] if isinstance(values, list) else values
+        if unknown:
+            raise RequestError(ReasonCode.DOC_TYPE_UNKNOWN,
+                               f"{field_name}: no schema for {unknown!r}")
     agreement = _agreement_from_request(body, ctx.authority_id, at)
     signed: dict[str, Any] = {}
 

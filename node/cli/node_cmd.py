@@ -5,18 +5,22 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy.engine import Engine
 
 from node.authority import AuthorityDirectory, write_atomic
 from node.cli.common import handle_errors
 from node.logging_setup import configure_logging
-from node.services.apikeys import Role, create_api_key
+from node.services.apikeys import Role, create_api_key, list_api_keys, revoke_api_key
+from node.services.audit import append_event
 from node.settings import load_settings
-from node.storage.database import make_engine, migrate, write_session
-from protocol.timeutil import utc_now
+from node.storage.database import make_engine, migrate, read_session, write_session
+from protocol.timeutil import format_time, utc_now
 
 node_app = typer.Typer(help="Run an authority's node.", no_args_is_help=True)
 
@@ -135,13 +139,44 @@ def apikey_create(
     label: Annotated[str | None, typer.Option(help="A note: who holds the key")] = None,
 ) -> None:
     """Create an API key and print it once (it is stored hashed)."""
+    with _node_engine(authority_dir) as engine, write_session(engine) as session:
+        key = create_api_key(session, role=role, party=party, label=label, at=utc_now())
+        session.commit()
+    typer.echo(key)
+
+
+@apikey_app.command("list")
+@handle_errors
+def apikey_list(authority_dir: AuthorityDirOption) -> None:
+    """List the node's API keys (ids, roles, parties, labels; secrets are never stored)."""
+    with _node_engine(authority_dir) as engine, read_session(engine) as session:
+        for record in list_api_keys(session):
+            state = f"revoked {format_time(record.revoked_at)}" if record.revoked_at else "active"
+            typer.echo(f"{record.key_id}  {record.role:<8} {record.party or '-':<28} "
+                       f"{state:<32} {record.label or ''}")
+
+
+@apikey_app.command("revoke")
+@handle_errors
+def apikey_revoke(
+    key_id: Annotated[str, typer.Argument(metavar="KEY-ID",
+                                          help="The id shown by `apikey list`")],
+    authority_dir: AuthorityDirOption,
+) -> None:
+    """Revoke an API key: refused (AUTH_REQUIRED) from the next request on."""
+    with _node_engine(authority_dir) as engine, write_session(engine) as session:
+        revoke_api_key(session, key_id, utc_now())
+        append_event(session, event="apikey.revoked", actor="operator:cli",
+                     subject=f"apikey:{key_id}", details={}, at=utc_now())
+        session.commit()
+    typer.echo(f"API key {key_id} revoked")
+
+
+@contextmanager
+def _node_engine(authority_dir: Path) -> Iterator[Engine]:
     settings = load_settings(authority_dir)
-    url = settings.resolved_database_url(authority_dir)
-    engine = make_engine(url)
+    engine = make_engine(settings.resolved_database_url(authority_dir))
     try:
-        with write_session(engine) as session:
-            key = create_api_key(session, role=role, party=party, label=label, at=utc_now())
-            session.commit()
+        yield engine
     finally:
         engine.dispose()
-    typer.echo(key)

@@ -15,7 +15,7 @@ from enum import StrEnum
 
 from sqlmodel import Session, select
 
-from node.errors import AuthError, RequestError
+from node.errors import AuthError, ConflictError, NotFoundError, RequestError
 from node.storage.models import ApiKeyRecord
 from protocol.reason_codes import ReasonCode
 
@@ -50,6 +50,23 @@ def create_api_key(session: Session, *, role: Role, party: str | None, label: st
                              .hexdigest(), role=role.value, party=party, label=label,
                              created_at=at))
     return f"ta_{key_id}.{secret}"
+
+
+def list_api_keys(session: Session) -> list[ApiKeyRecord]:
+    """Every key (without secrets: only their hashes are stored), oldest first."""
+    return list(session.exec(select(ApiKeyRecord).order_by(ApiKeyRecord.pk)).all())  # type: ignore[arg-type]
+
+
+def revoke_api_key(session: Session, key_id: str, at: dt.datetime) -> ApiKeyRecord:
+    """Revoke a key from now on; NOT_FOUND for an unknown id, STATE_INVALID if revoked."""
+    record = session.exec(select(ApiKeyRecord).where(ApiKeyRecord.key_id == key_id)).first()
+    if record is None:
+        raise NotFoundError(ReasonCode.NOT_FOUND, f"no API key {key_id}")
+    if record.revoked_at is not None:
+        raise ConflictError(ReasonCode.STATE_INVALID, f"API key {key_id} is already revoked")
+    record.revoked_at = at
+    session.add(record)
+    return record
 
 
 def authenticate(session: Session, presented: str | None) -> Principal:

@@ -170,6 +170,7 @@ class DocumentView:
     def to_dict(self, *, include_document: bool = True) -> dict[str, Any]:
         record = self.record
         data: dict[str, Any] = {
+            "cursor": record.pk,
             "id": record.document_id,
             "sha256": record.sha256,
             "direction": record.direction,
@@ -228,12 +229,16 @@ def view(session: Session, record: DocumentRecord) -> DocumentView:
 
 
 def list_documents(session: Session, principal: Principal, *, direction: str | None,
-                   limit: int, after: int | None = None) -> list[DocumentRecord]:
-    """Documents visible to the principal, newest first (bounded by ``limit``)."""
+                   limit: int, after: int | None = None,
+                   outcome: str | None = None) -> list[DocumentRecord]:
+    """Documents visible to the principal, newest first (bounded by ``limit``). ``after`` is
+    the ``cursor`` of the last document of the previous page."""
     require_role(principal, Role.TRADER, Role.OFFICER)
     query = select(DocumentRecord)
     if direction:
         query = query.where(DocumentRecord.direction == direction)
+    if outcome:
+        query = query.where(DocumentRecord.outcome == outcome)
     if after is not None:
         query = query.where(col(DocumentRecord.pk) < after)
     if principal.role is Role.TRADER:

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from node.authority import AuthorityDirectory
 from node.cli.main import build_app
+from node.services.apikeys import revoke_api_key
 from node.services.audit import append_event
 from node.storage.database import make_engine, write_session
 from protocol.timeutil import utc_now
@@ -53,6 +54,17 @@ def test_apikey_create(authority: AuthorityDirectory) -> None:
     code, output = cli("node", "apikey", "create", "--authority-dir", str(authority.path),
                        "--role", "king")
     assert code == 2
+    code, output = cli("node", "apikey", "list", "--authority-dir", str(authority.path))
+    [line] = output.strip().splitlines()
+    key_id = line.split()[0]
+    assert code == 0 and "officer" in line and "active" in line
+    assert cli("node", "apikey", "revoke", key_id, "--authority-dir", str(authority.path))[0] == 0
+    code, output = cli("node", "apikey", "list", "--authority-dir", str(authority.path))
+    assert "revoked" in output
+    code, output = cli("node", "apikey", "revoke", key_id, "--authority-dir", str(authority.path))
+    assert code == 1 and "STATE_INVALID" in output
+    code, output = cli("node", "apikey", "revoke", "nope", "--authority-dir", str(authority.path))
+    assert code == 1 and "NOT_FOUND" in output
 
 
 def test_audit_verify_names_the_first_broken_entry(authority: AuthorityDirectory) -> None:
@@ -111,3 +123,11 @@ def test_documents_through_the_cli(network: Network, tmp_path: Path) -> None:
     code, output = cli("doc", "status", document_id, "--node", "http://127.0.0.1:9",
                        "--api-key", sg.keys["trader"])
     assert code == 2 and "cannot reach" in output
+    # A revoked key is refused from the next request on.
+    engine = make_engine(str(sg.settings.database_url))
+    with write_session(engine) as session:
+        revoke_api_key(session, sg.keys["trader"][3:].partition(".")[0], utc_now())
+        session.commit()
+    engine.dispose()
+    code, output = cli("doc", "status", document_id, *trader)
+    assert code == 1 and "AUTH_REQUIRED" in output

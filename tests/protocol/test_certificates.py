@@ -122,7 +122,11 @@ def test_lazily_decoded_defects_are_cert_malformed(sg, t0) -> None:
     ).sign(sg.root_key, None)
     duplicate_extension = _patched(cert, bytes.fromhex("06042a030406"),
                                    bytes.fromhex("06042a030405"))
-    for der in (unknown_key_type, duplicate_extension):
+    # The version field [0] INTEGER 2 (v3) becomes 6, which cryptography refuses with
+    # InvalidVersion, not a ValueError (found by the header byte-change property).
+    bad_version = _patched(sg.signer_cert, bytes.fromhex("a003020102"),
+                           bytes.fromhex("a003020106"))
+    for der in (unknown_key_type, duplicate_extension, bad_version):
         with pytest.raises(CertificateError) as info:
             load_certificate_der(der)
         assert info.value.code is ReasonCode.CERT_MALFORMED
