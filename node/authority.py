@@ -33,6 +33,7 @@ from protocol.certificates import (
     issue_document_signer,
     issue_node_certificate,
     issue_root,
+    key_algorithm,
     load_certificate_pem,
     load_private_key_pem,
     write_private_key,
@@ -158,6 +159,33 @@ class AuthorityDirectory:
                               f"the {role} key file cannot be read (moved offline?)") from exc
         key = load_private_key_pem(data, None if self.plaintext_keys else passphrase)
         return Signer(key, (certificate,))
+
+    def renew(self, which: str, *, passphrase: bytes | None, at: dt.datetime,
+              days: int = 365) -> x509.Certificate:
+        """Issue a new key and certificate for ``which`` (``signer`` or ``node``) under the
+        root; the old pair is kept as ``<which>-<serial>.pem/.key``. Needs the root key."""
+        if which not in ("signer", "node"):
+            raise ValueError("which is 'signer' or 'node'")
+        root = self.root_signer(passphrase)
+        old = self.signer_certificate if which == "signer" else self.node_certificate
+        key = generate_private_key(key_algorithm(old.public_key()))  # type: ignore[arg-type]
+        not_before = at - dt.timedelta(minutes=5)
+        if which == "signer":
+            cert = issue_document_signer(root_key=root.key, root_cert=self.root_certificate,
+                                         public_key=key.public_key(), not_before=not_before,
+                                         days=days)
+        else:
+            cert = issue_node_certificate(root_key=root.key, root_cert=self.root_certificate,
+                                          public_key=key.public_key(), not_before=not_before,
+                                          days=days)
+        cert_name, key_name = _FILES[which]
+        archived = f"{which}-{old.serial_number:x}"
+        os.replace(self.path / cert_name, self.path / f"{archived}.pem")
+        os.replace(self.path / key_name, self.path / f"{archived}.key")
+        write_private_key(self.path / key_name, key,
+                          None if self.plaintext_keys else passphrase)
+        write_atomic(self.path / cert_name, certificate_to_pem(cert))
+        return cert
 
     def root_signer(self, passphrase: bytes | None) -> Signer:
         """The root key with its own certificate (for agreements and snapshots)."""

@@ -44,3 +44,28 @@ def init(
     typer.echo(f"  trust anchor: {directory / 'root.pem'}")
     typer.echo(f"  SHA-256 fingerprint: {fingerprint(authority.root_certificate)}")
     typer.echo("  give root.pem and its fingerprint to partner authorities out of band")
+
+
+@authority_app.command("renew")
+@handle_errors
+def renew(
+    directory: Annotated[Path, typer.Option("--dir", help="The authority directory")],
+    certificate: Annotated[str, typer.Option(
+        help="Which certificate: signer (document signer) or node")],
+    days: Annotated[int, typer.Option(help="Validity in days")] = 365,
+) -> None:
+    """Rotate the document-signer or node key: a new key and certificate under the root.
+
+    Documents signed with the old signer stay valid (its certificate is checked at their
+    signing time). A new node certificate must reach partners' registries
+    (`registry update-authority --node-cert`) before the node uses it; restart the node.
+    """
+    from node.authority import AuthorityDirectory
+
+    if certificate not in ("signer", "node"):
+        fail("--certificate is signer or node")
+    authority = AuthorityDirectory.open(directory)
+    passphrase = load_settings().passphrase_bytes()
+    cert = authority.renew(certificate, passphrase=passphrase, at=utc_now(), days=days)
+    typer.echo(f"new {certificate} certificate for {authority.authority_id}, serial "
+               f"{cert.serial_number:x}, valid until {cert.not_valid_after_utc.isoformat()}")

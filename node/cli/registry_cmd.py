@@ -200,6 +200,31 @@ def add_authority(
             f"(anchor SHA-256 {fingerprint(root)})")
 
 
+@registry_app.command("update-authority")
+@handle_errors
+def update_authority(
+    registry_file: RegistryFile,
+    authority_id: Annotated[str, typer.Option("--id", help="Authority id, e.g. CN-CUSTOMS")],
+    endpoint: Annotated[list[str] | None, typer.Option(
+        help="Node URL (repeatable; replaces the endpoints)")] = None,
+    node_cert: Annotated[list[Path] | None, typer.Option(
+        help="Node certificate PEM (repeatable; replaces the node certificates)")] = None,
+    profile: Annotated[Path | None, typer.Option(help="Reliability profile JSON")] = None,
+    name: Annotated[str | None, typer.Option(help="New name")] = None,
+) -> None:
+    """Change an authority's endpoints, node certificates (after a renewal), reliability
+    profile or name. Anchors change only by rotation (`registry rotate-anchor`)."""
+    if endpoint is None and node_cert is None and profile is None and name is None:
+        raise UsageProblem("give at least one of --endpoint, --node-cert, --profile, --name")
+    registry = load_registry(registry_file)
+    updated = registry.update_authority(
+        authority_id, name=name, endpoints=endpoint,
+        node_certificates=[read_certificate(path) for path in node_cert] if node_cert else None,
+        reliability=_read_profile(profile) if profile is not None else None)
+    save_registry(registry_file, updated)
+    _report(registry, updated, registry_file, f"updated {authority_id}")
+
+
 @registry_app.command("add-agreement")
 @handle_errors
 def add_agreement(

@@ -131,3 +131,36 @@ def test_documents_through_the_cli(network: Network, tmp_path: Path) -> None:
     engine.dispose()
     code, output = cli("doc", "status", document_id, *trader)
     assert code == 1 and "AUTH_REQUIRED" in output
+
+
+def test_renew_signer_and_node_certificates(authority: AuthorityDirectory, tmp_path: Path) -> None:
+    old_signer = authority.signer_certificate
+    code, output = cli("authority", "renew", "--dir", str(authority.path),
+                       "--certificate", "signer")
+    assert code == 0, output
+    renewed = AuthorityDirectory.open(authority.path)
+    assert renewed.signer_certificate.serial_number != old_signer.serial_number
+    assert (authority.path / f"signer-{old_signer.serial_number:x}.pem").is_file()
+    # The new signer signs documents that verify against the same root.
+    document = json.loads((Path(__file__).parents[2] / "examples" / "documents" /
+                           "payment-record.json").read_text())
+    source, out = tmp_path / "doc.json", tmp_path / "doc.jws"
+    source.write_text(json.dumps(document))
+    assert cli("doc", "sign", "--authority-dir", str(authority.path), str(source),
+               "-o", str(out))[0] == 0
+    assert cli("doc", "verify", str(out), "--anchor", str(authority.path / "root.pem"))[0] == 0
+    # A new node certificate, registered with update-authority.
+    reg = tmp_path / "reg.json"
+    assert cli("registry", "init", "--authority-dir", str(authority.path), "-o", str(reg))[0] == 0
+    assert cli("authority", "renew", "--dir", str(authority.path), "--certificate", "node")[0] == 0
+    code, output = cli("registry", "update-authority", str(reg), "--id", "SG-CUSTOMS",
+                       "--node-cert", str(authority.path / "node.pem"),
+                       "--endpoint", "https://sg.example:8700")
+    assert code == 0, output
+    entry = json.loads(reg.read_text())["authorities"][0]
+    assert entry["endpoints"] == ["https://sg.example:8700"] and len(entry["nodeCertificates"]) == 1
+    assert cli("authority", "renew", "--dir", str(authority.path), "--certificate", "root")[0] == 2
+    assert cli("registry", "update-authority", str(reg), "--id", "SG-CUSTOMS")[0] == 2
+    code, output = cli("registry", "update-authority", str(reg), "--id", "XX-NONE",
+                       "--name", "x")
+    assert code == 1 and "ISSUER_UNKNOWN" in output
