@@ -18,28 +18,12 @@ Foreign exceptions (SQLAlchemy, httpx) are translated at the boundary, chained.
 
 from __future__ import annotations
 
-from typing import Any
-
+from protocol.errors import CodedError
 from protocol.reason_codes import ReasonCode
 
 
-class NodeError(Exception):
+class NodeError(CodedError):
     """A node refusal with a stable reason code."""
-
-    def __init__(self, code: ReasonCode, message: str, **context: Any) -> None:
-        super().__init__(f"{code.value}: {message}")
-        self.code = code
-        self.message = message
-        self.context = context
-
-    @property
-    def codes(self) -> tuple[ReasonCode, ...]:
-        return (self.code,)
-
-    def diagnostics(self) -> str:
-        lines = [f"{self.code.value}: {self.message}", f"  ({self.code.description})"]
-        lines += [f"  {key}: {value}" for key, value in self.context.items()]
-        return "\n".join(lines)
 
 
 class AuthError(NodeError):

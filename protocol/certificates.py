@@ -484,8 +484,9 @@ def _names_as_issuer(child: x509.Certificate, candidate: x509.Certificate) -> bo
     return aki.key_identifier == ski.digest
 
 
-def _issued_by(child: x509.Certificate, issuer: x509.Certificate) -> bool:
-    """True when ``issuer``'s key signed ``child`` and the names chain."""
+def issued_by(child: x509.Certificate, issuer: x509.Certificate) -> bool:
+    """True when ``issuer``'s name and key issued ``child`` (a signature check, no time
+    check)."""
     if child.issuer != issuer.subject:
         return False
     try:
@@ -545,10 +546,10 @@ def validate_chain(
     anchor: x509.Certificate | None = None
     while anchor is None:
         current = path[-1]
-        anchor = next((a for a in anchors if _issued_by(current, a)), None)
+        anchor = next((a for a in anchors if issued_by(current, a)), None)
         if anchor is not None:
             break
-        found = next((c for c in unused if _issued_by(current, c)), None)
+        found = next((c for c in unused if issued_by(current, c)), None)
         if found is None and any(_names_as_issuer(current, c) for c in (*anchors, *unused)):
             raise CertificateError(
                 ReasonCode.CHAIN_INVALID,

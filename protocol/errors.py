@@ -2,6 +2,7 @@
 
 ::
 
+    CodedError                    the base every layer's tree derives from (code, message)
     ProtocolError                 every refusal by the protocol layer; carries a ReasonCode
     ├── JSONInputError            strict-JSON (I-JSON) parsing and size/depth limits
     ├── JWSError                  structure, header, algorithm and signature checks
@@ -22,8 +23,10 @@ from typing import Any
 from protocol.reason_codes import ReasonCode
 
 
-class ProtocolError(Exception):
-    """A refusal with a stable reason code and a message saying what was expected/found."""
+class CodedError(Exception):
+    """What every layer's refusals share: a reason code, a message saying what was expected
+    and what was found, and the objects a handler needs (``context``). Each layer derives
+    its own tree from it (``ProtocolError``, ``TrustError``, ``NodeError``)."""
 
     def __init__(self, code: ReasonCode, message: str, **context: Any) -> None:
         super().__init__(f"{code.value}: {message}")
@@ -33,14 +36,19 @@ class ProtocolError(Exception):
 
     @property
     def codes(self) -> tuple[ReasonCode, ...]:
-        """All reason codes this error stands for (one, for protocol errors)."""
+        """All reason codes this error stands for, the primary one first."""
         return (self.code,)
 
     def diagnostics(self) -> str:
         """A human-readable, multi-line explanation for CLI output."""
         lines = [f"{self.code.value}: {self.message}", f"  ({self.code.description})"]
+        lines += [f"  also: {code.value}" for code in self.codes[1:]]
         lines += [f"  {key}: {value}" for key, value in self.context.items()]
         return "\n".join(lines)
+
+
+class ProtocolError(CodedError):
+    """A refusal by the protocol layer."""
 
 
 class JSONInputError(ProtocolError):

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from protocol.errors import ProtocolError
+from protocol.errors import CodedError, ProtocolError
 from protocol.reason_codes import ReasonCode
 
 
-class TrustError(Exception):
+class TrustError(CodedError):
     """A trust refusal: a primary reason code, any further codes, and a message."""
 
     def __init__(
@@ -32,23 +32,13 @@ class TrustError(Exception):
         more_codes: tuple[ReasonCode, ...] = (),
         **context: Any,
     ) -> None:
-        super().__init__(f"{code.value}: {message}")
-        self.code = code
-        self.message = message
+        super().__init__(code, message, **context)
         self.more_codes = more_codes
-        self.context = context
 
     @property
     def codes(self) -> tuple[ReasonCode, ...]:
         """The primary code followed by any further codes, without repeats."""
         return tuple(dict.fromkeys((self.code, *self.more_codes)))
-
-    def diagnostics(self) -> str:
-        """A human-readable, multi-line explanation for CLI output."""
-        lines = [f"{self.code.value}: {self.message}", f"  ({self.code.description})"]
-        lines += [f"  also: {code.value}" for code in self.codes[1:]]
-        lines += [f"  {key}: {value}" for key, value in self.context.items()]
-        return "\n".join(lines)
 
     @classmethod
     def from_protocol(cls, error: ProtocolError) -> TrustError:

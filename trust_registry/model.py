@@ -40,7 +40,6 @@ from enum import StrEnum
 from typing import Any, NewType
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 
 from protocol.certificates import (
     CertUsage,
@@ -48,6 +47,7 @@ from protocol.certificates import (
     authority_id_of,
     certificate_to_der,
     fingerprint,
+    issued_by,
     load_certificate_der,
     validate_chain,
 )
@@ -250,17 +250,6 @@ def is_self_signed_ca(cert: x509.Certificate, *, verify_signature: bool = True) 
     if not constraints.ca:
         return False
     return issued_by(cert, cert) if verify_signature else True
-
-
-def issued_by(child: x509.Certificate, issuer: x509.Certificate) -> bool:
-    """True when ``issuer``'s name and key issued ``child`` (a signature check, no time check)."""
-    if child.issuer != issuer.subject:
-        return False
-    try:
-        child.verify_directly_issued_by(issuer)
-    except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
-        return False
-    return True
 
 
 # -- trust anchors --------------------------------------------------------------------------

@@ -80,7 +80,7 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 from protocol.canonical import canonicalize
-from protocol.certificates import CertUsage, authority_id_of, fingerprint
+from protocol.certificates import CertUsage, authority_id_of, fingerprint, issued_by
 from protocol.errors import CertificateError, ProtocolError
 from protocol.jws import GeneralJWS, JWSType, Signer, check_integrity, sign
 from protocol.limits import DEFAULT_LIMITS, Limits
@@ -108,7 +108,6 @@ from trust_registry.model import (
     TrustAnchor,
     check_endorsement,
     is_self_signed_ca,
-    issued_by,
 )
 from trust_registry.reliability import ReliabilityProfile
 

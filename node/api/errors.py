@@ -13,10 +13,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from node.errors import NodeError, http_status
-from protocol.errors import ProtocolError
+from node.errors import http_status
+from protocol.errors import CodedError
 from protocol.reason_codes import ReasonCode
-from trust_registry.errors import TrustError
 
 log = logging.getLogger("tradeaccord.api")
 
@@ -31,11 +30,9 @@ def error_response(code: ReasonCode, message: str, reasons: tuple[ReasonCode, ..
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(ProtocolError)
-    @app.exception_handler(TrustError)
-    @app.exception_handler(NodeError)
+    @app.exception_handler(CodedError)
     async def _domain(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, ProtocolError | TrustError | NodeError)
+        assert isinstance(exc, CodedError)  # ProtocolError, TrustError and NodeError alike
         return error_response(exc.code, exc.message, exc.codes)
 
     @app.exception_handler(RequestValidationError)

@@ -14,12 +14,10 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from node.api.deps import ContextDep, read_body
-from node.errors import NodeError
 from node.services.receiving import receive_envelope
 from protocol.certificates import certificate_to_pem
-from protocol.errors import ProtocolError
+from protocol.errors import CodedError
 from protocol.timeutil import utc_now
-from trust_registry.errors import TrustError
 
 router = APIRouter(tags=["peer"])
 
@@ -31,7 +29,7 @@ async def receive(request: Request, ctx: ContextDep) -> Response:
     try:
         body = await read_body(request, ctx.limits.max_envelope_bytes)
         result = await run_in_threadpool(receive_envelope, ctx, body, utc_now())
-    except (ProtocolError, TrustError, NodeError) as exc:
+    except CodedError as exc:
         ctx.metrics.envelopes_refused.labels(code=exc.code.value).inc()
         raise
     return Response(result.receipt, media_type="application/json",

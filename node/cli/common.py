@@ -15,9 +15,7 @@ from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import typer
 
-from node.errors import NodeError
-from protocol.errors import ProtocolError
-from trust_registry.errors import TrustError
+from protocol.errors import CodedError
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -26,7 +24,6 @@ EXIT_OK = 0
 EXIT_REFUSED = 1
 EXIT_USAGE = 2
 
-DomainError = ProtocolError | TrustError | NodeError
 
 
 class UsageProblem(Exception):
@@ -38,7 +35,7 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     raise typer.Exit(code)
 
 
-def refuse(error: DomainError) -> NoReturn:
+def refuse(error: CodedError) -> NoReturn:
     typer.echo(error.diagnostics(), err=True)
     raise typer.Exit(EXIT_REFUSED)
 
@@ -52,7 +49,7 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             return func(*args, **kwargs)
         except UsageProblem as problem:
             fail(str(problem))
-        except (ProtocolError, TrustError, NodeError) as error:
+        except CodedError as error:
             refuse(error)
 
     return wrapper

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import uuid
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,31 +16,16 @@ from node.cli.common import (
     print_json,
     read_bytes,
 )
-from node.errors import NodeError
+from node.services.documents import prepare
 from node.settings import load_settings
 from protocol.certificates import load_certificate_pem
 from protocol.documents import DocumentSchemas
-from protocol.reason_codes import ReasonCode
 from protocol.signed_document import sign_document, verify_document
 from protocol.strict_json import parse_json
-from protocol.timeutil import format_time, parse_time, utc_now
+from protocol.timeutil import parse_time, utc_now
 
 doc_app = typer.Typer(help="Trade documents: sign, verify, submit, send, status.",
                       no_args_is_help=True)
-
-
-def prepare_document(document: Any, authority_id: str, at: dt.datetime) -> dict[str, Any]:
-    """Fill ``id``, ``issuer`` and ``issuedAt`` when absent; refuse another issuer."""
-    if not isinstance(document, dict):
-        raise NodeError(ReasonCode.SCHEMA_INVALID, "a document must be a JSON object")
-    prepared = dict(document)
-    prepared.setdefault("id", str(uuid.uuid4()))
-    prepared.setdefault("issuedAt", format_time(at.replace(microsecond=0)))
-    issuer = prepared.setdefault("issuer", authority_id)
-    if issuer != authority_id:
-        raise NodeError(ReasonCode.ISSUER_MISMATCH,
-                        f"the document names issuer {issuer!r}, but {authority_id} signs it")
-    return prepared
 
 
 @doc_app.command("sign")
@@ -58,7 +41,7 @@ def sign(
                           max_depth=settings.max_depth)
     authority = AuthorityDirectory.open(authority_dir)
     now = utc_now()
-    prepared = prepare_document(document, authority.authority_id, now)
+    prepared = prepare(document, authority.authority_id, now)
     DocumentSchemas.load().validate(prepared)
     signer = authority.document_signer(settings.passphrase_bytes())
     jws = sign_document(prepared, signer, signed_at=now)

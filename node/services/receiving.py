@@ -197,13 +197,19 @@ def receive_envelope(ctx: NodeContext, body: bytes, at: dt.datetime) -> ReceiveR
     # Step 8
     try:
         return _store(ctx, envelope, jws, digest, decided, body, at)
-    except IntegrityError:
-        # A concurrent delivery of the same message won the race: answer with its receipt.
-        with read_session(ctx.engine) as session:
-            stored = _stored_receipt(session, envelope, digest)
-        if stored is None:
-            raise
-        return stored
+    except IntegrityError as error:
+        return _receipt_after_race(ctx, envelope, digest, error)
+
+
+def _receipt_after_race(ctx: NodeContext, envelope: Envelope, digest: str,
+                        error: IntegrityError) -> ReceiveResult:
+    """A concurrent delivery of the same message won the unique-key race: answer with the
+    winner's receipt (or re-raise if there is none: the conflict was something else)."""
+    with read_session(ctx.engine) as session:
+        stored = _stored_receipt(session, envelope, digest)
+    if stored is None:
+        raise error
+    return stored
 
 
 def _status_change(ctx: NodeContext, envelope: Envelope, digest: str, body: bytes,
@@ -245,12 +251,8 @@ def _status_change(ctx: NodeContext, envelope: Envelope, digest: str, body: byte
                 kind=envelope.kind.value, envelope_sha256=digest, envelope_bytes=body,
                 receipt_bytes=receipt_bytes, received_at=at, expires_at=envelope.expires_at))
             session.commit()
-    except IntegrityError:
-        with read_session(ctx.engine) as session:
-            stored = _stored_receipt(session, envelope, digest)
-        if stored is None:
-            raise
-        return stored
+    except IntegrityError as error:
+        return _receipt_after_race(ctx, envelope, digest, error)
     return ReceiveResult(receipt_bytes, False, ())
 
 
