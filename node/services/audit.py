@@ -13,7 +13,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text
@@ -36,27 +37,54 @@ def _event_hash(seq: int, at: dt.datetime, event: str, actor: str, subject: str,
     return hashlib.sha256(canonicalize(body)).hexdigest()
 
 
-def append_event(session: Session, *, event: str, actor: str, subject: str,
-                 details: Mapping[str, Any], at: dt.datetime) -> AuditEventRecord:
-    """Append one event in the caller's transaction (committed with the caller's work)."""
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    """One event to append: what happened, who did it, to what, and the details."""
+
+    event: str
+    actor: str
+    subject: str
+    details: Mapping[str, Any]
+
+
+def append_events(session: Session, events: Sequence[AuditEvent],
+                  at: dt.datetime) -> list[AuditEventRecord]:
+    """Append events in order, in the caller's transaction (committed with its work).
+
+    The chain head is read once per call, so a batch (an envelope's documents) costs one
+    read and one flush, not one per event.
+    """
+    if not events:
+        return []
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK_KEY})
     head = session.exec(
         select(AuditEventRecord).order_by(col(AuditEventRecord.seq).desc()).limit(1)
     ).first()
-    seq = 1 if head is None else head.seq + 1
+    seq = 0 if head is None else head.seq
     prev = GENESIS if head is None else head.hash
     at = at.astimezone(dt.UTC).replace(microsecond=(at.microsecond // 1000) * 1000)
-    canonical_details = json.loads(canonicalize(dict(details)))
-    record = AuditEventRecord(
-        seq=seq, at=at, event=event, actor=actor, subject=subject[:256],
-        details=canonicalize(canonical_details).decode("utf-8"), prev_hash=prev,
-        hash=_event_hash(seq, at, event, actor, subject[:256], canonical_details, prev),
-    )
-    session.add(record)
+    records = []
+    for item in events:
+        seq += 1
+        subject = item.subject[:256]
+        details = canonicalize(dict(item.details))
+        digest = _event_hash(seq, at, item.event, item.actor, subject, json.loads(details),
+                             prev)
+        records.append(AuditEventRecord(seq=seq, at=at, event=item.event, actor=item.actor,
+                                        subject=subject, details=details.decode("utf-8"),
+                                        prev_hash=prev, hash=digest))
+        prev = digest
+    session.add_all(records)
     session.flush()
-    return record
+    return records
+
+
+def append_event(session: Session, *, event: str, actor: str, subject: str,
+                 details: Mapping[str, Any], at: dt.datetime) -> AuditEventRecord:
+    """Append one event in the caller's transaction (committed with the caller's work)."""
+    return append_events(session, [AuditEvent(event, actor, subject, details)], at)[0]
 
 
 def verify_chain(session: Session, *, batch: int = 1000) -> int:

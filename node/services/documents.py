@@ -94,12 +94,14 @@ def submit(ctx: NodeContext, session: Session, principal: Principal, document: A
     if principal.role is Role.TRADER and principal.party not in parties:
         raise AuthError(ReasonCode.FORBIDDEN,
                         f"a trader may only submit documents naming its party {principal.party}")
+    # Sign before the first statement: on SQLite that statement takes the write lock, and
+    # the CPU-bound canonicalisation and signature need not hold it.
+    jws = sign_document(prepared, ctx.document_signer, signed_at=at)
     existing = session.exec(select(DocumentRecord).where(
         DocumentRecord.direction == "outbound",
         DocumentRecord.document_id == prepared["id"])).first()
     if existing is not None:
         raise ConflictError(ReasonCode.CONFLICT, f"document {prepared['id']} already exists")
-    jws = sign_document(prepared, ctx.document_signer, signed_at=at)
     record = DocumentRecord(
         document_id=prepared["id"], sha256=document_sha256(jws), direction="outbound",
         doc_type=prepared["type"], doc_version=prepared["version"], issuer=ctx.authority_id,

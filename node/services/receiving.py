@@ -31,7 +31,7 @@ from sqlmodel import Session, col, select
 from node.context import NodeContext
 from node.errors import AuthError, ConflictError, NotFoundError, RequestError
 from node.services import trust
-from node.services.audit import append_event
+from node.services.audit import AuditEvent, append_event, append_events
 from node.services.delivery import OUTCOME_STATE
 from node.storage.database import read_session, write_session
 from node.storage.models import DeliveryRecord, DocumentRecord, InboundMessageRecord
@@ -259,19 +259,24 @@ def _status_change(ctx: NodeContext, envelope: Envelope, digest: str, body: byte
 def _store(ctx: NodeContext, envelope: Envelope, jws: GeneralJWS, digest: str,
            decided: list[_Decided], body: bytes, at: dt.datetime) -> ReceiveResult:
     outcomes: list[DocumentOutcome] = []
+    events: list[AuditEvent] = []
+    actor = f"peer:{envelope.sender}"
     with write_session(ctx.engine) as session:
         stored = _stored_receipt(session, envelope, digest)
         if stored is not None:
             return stored
+        # One query for every document of the envelope already held here.
+        ids = [item.outcome.document_id for item in decided if item.document is not None]
+        held = {(record.issuer, record.document_id): record for record in session.exec(
+            select(DocumentRecord).where(DocumentRecord.direction == "inbound",
+                                         col(DocumentRecord.document_id).in_(ids))).all()
+                } if ids else {}
         seen: set[tuple[str, str]] = set()
         for item in decided:
             outcome = item.outcome
             key = (outcome.document_id, outcome.document_sha256)
             header = item.document or {}
-            existing = session.exec(select(DocumentRecord).where(
-                DocumentRecord.direction == "inbound",
-                DocumentRecord.issuer == str(header.get("issuer", "")),
-                DocumentRecord.document_id == outcome.document_id)).first()
+            existing = held.get((str(header.get("issuer", "")), outcome.document_id))
             # A document refused earlier may come again once its cause is fixed (an
             # agreement signed, a registry updated): it is decided afresh. One accepted or
             # held stands, and the copy is a duplicate.
@@ -306,16 +311,13 @@ def _store(ctx: NodeContext, envelope: Envelope, jws: GeneralJWS, digest: str,
                 record.mapped_json = json.dumps(item.mapped) if item.mapped is not None else None
                 session.add(record)
             outcomes.append(outcome)
-            append_event(session, event=f"document.{outcome.outcome.value}",
-                         actor=f"peer:{envelope.sender}",
-                         subject=f"document:{outcome.document_id}",
-                         details={"messageId": envelope.message_id,
-                                  "sha256": outcome.document_sha256,
-                                  "type": outcome.document_type,
-                                  "reasons": [code.value for code in outcome.reasons],
-                                  "agreementId": outcome.agreement_id,
-                                  "recognisedAs": outcome.recognised_as,
-                                  "registryVersion": outcome.registry_version}, at=at)
+            events.append(AuditEvent(
+                f"document.{outcome.outcome.value}", actor, f"document:{outcome.document_id}",
+                {"messageId": envelope.message_id, "sha256": outcome.document_sha256,
+                 "type": outcome.document_type,
+                 "reasons": [code.value for code in outcome.reasons],
+                 "agreementId": outcome.agreement_id, "recognisedAs": outcome.recognised_as,
+                 "registryVersion": outcome.registry_version}))
         receipt = Receipt(receipt_id=str(uuid.uuid4()), message_id=envelope.message_id,
                           envelope_sha256=digest, sender=ctx.authority_id,
                           recipient=envelope.sender, received_at=at, outcomes=tuple(outcomes))
@@ -324,9 +326,9 @@ def _store(ctx: NodeContext, envelope: Envelope, jws: GeneralJWS, digest: str,
             message_id=envelope.message_id, sender=envelope.sender, kind=envelope.kind.value,
             envelope_sha256=digest, envelope_bytes=body, receipt_bytes=receipt_bytes,
             received_at=at, expires_at=envelope.expires_at))
-        append_event(session, event="envelope.received", actor=f"peer:{envelope.sender}",
-                     subject=f"message:{envelope.message_id}",
-                     details={"sha256": digest, "documents": len(outcomes)}, at=at)
+        events.append(AuditEvent("envelope.received", actor, f"message:{envelope.message_id}",
+                                 {"sha256": digest, "documents": len(outcomes)}))
+        append_events(session, events, at)
         session.commit()
     for outcome in outcomes:
         ctx.metrics.documents_in.labels(outcome=outcome.outcome.value).inc()
