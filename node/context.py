@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import ArgumentError
 
 from node.authority import AuthorityDirectory
 from node.errors import ConfigError
 from node.metrics import NodeMetrics
 from node.services.registry_store import RegistryStore
 from node.settings import Settings
-from node.storage.database import make_engine, migrate
+from node.storage.database import make_engine, migrate, storage_errors
 from protocol.documents import DocumentSchemas
 from protocol.jws import Signer
 from protocol.limits import Limits
@@ -53,11 +54,16 @@ class NodeContext:
         authority = AuthorityDirectory.open(directory)
         passphrase = settings.passphrase_bytes()
         url = settings.resolved_database_url(directory)
-        if run_migrations:
-            migrate(url)
-        engine = make_engine(url)
-        registry = RegistryStore(engine, authority.registry_path)
-        registry.seed_from_file()
+        try:
+            with storage_errors():
+                if run_migrations:
+                    migrate(url)
+                engine = make_engine(url)
+                registry = RegistryStore(engine, authority.registry_path)
+                registry.seed_from_file()
+        except ArgumentError as exc:
+            raise ConfigError(ReasonCode.CONFIG_INVALID,
+                              f"the database URL is not valid: {exc}") from exc
         return cls(
             settings=settings,
             authority=authority,

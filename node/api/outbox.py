@@ -25,6 +25,7 @@ router = APIRouter(prefix="/v1", tags=["operations"])
 def _message_view(row: OutboundMessageRecord) -> dict[str, Any]:
     return {
         "messageId": row.message_id,
+        "kind": row.kind,
         "to": row.peer,
         "state": row.state,
         "attempts": row.attempts,

@@ -135,9 +135,14 @@ async def propose(request: Request, ctx: ContextDep, principal: PrincipalDep) ->
                           {"agreementId", "partner", "documentTypes"})
     at = utc_now()
     known = {doc_type for doc_type, _version in ctx.schemas.types()}
+    for field_name in ("documentTypes", "recognisedAs", "mappingIds"):
+        values = body.get(field_name) or []
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise RequestError(ReasonCode.REQUEST_INVALID,
+                               f"{field_name} must be an array of strings")
     for field_name in ("documentTypes", "recognisedAs"):
         values = body.get(field_name) or []
-        unknown = [t for t in values if t not in known] if isinstance(values, list) else values
+        unknown = [t for t in values if t not in known]
         if unknown:
             raise RequestError(ReasonCode.DOC_TYPE_UNKNOWN,
                                f"{field_name}: no schema for {unknown!r}")

@@ -67,5 +67,17 @@ def renew(
     authority = AuthorityDirectory.open(directory)
     passphrase = load_settings().passphrase_bytes()
     cert = authority.renew(certificate, passphrase=passphrase, at=utc_now(), days=days)
+    if certificate == "node" and authority.registry_path.exists():
+        # The node's own registry names its node certificate too (it is what the node
+        # publishes to partners in snapshots).
+        from node.pilot import write_registry
+        from protocol.strict_json import parse_json
+        from trust_registry import TrustRegistry
+
+        registry = TrustRegistry.from_dict(parse_json(authority.registry_path.read_bytes(),
+                                                      max_bytes=256 * 1024 * 1024))
+        write_registry(authority.registry_path, registry.update_authority(
+            authority.authority_id, node_certificates=[cert]))
+        typer.echo(f"  {authority.registry_path} updated; restart the node")
     typer.echo(f"new {certificate} certificate for {authority.authority_id}, serial "
                f"{cert.serial_number:x}, valid until {cert.not_valid_after_utc.isoformat()}")

@@ -141,6 +141,9 @@ def apikey_create(
     """Create an API key and print it once (it is stored hashed)."""
     with _node_engine(authority_dir) as engine, write_session(engine) as session:
         key = create_api_key(session, role=role, party=party, label=label, at=utc_now())
+        append_event(session, event="apikey.created", actor="operator:cli",
+                     subject=f"apikey:{key[3:].partition('.')[0]}",
+                     details={"role": role.value, "party": party or ""}, at=utc_now())
         session.commit()
     typer.echo(key)
 

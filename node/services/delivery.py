@@ -37,10 +37,10 @@ from node.context import NodeContext
 from node.errors import ConflictError, NotFoundError
 from node.services import trust
 from node.services.audit import append_event
-from node.services.documents import DeliveryState
+from node.services.documents import DeliveryState, enqueue_control
 from node.storage.database import read_session, write_session
 from node.storage.models import DeliveryRecord, DocumentRecord, OutboundMessageRecord
-from protocol.envelope import build_envelope, envelope_sha256, sign_envelope
+from protocol.envelope import EnvelopeKind, build_envelope, envelope_sha256, sign_envelope
 from protocol.errors import ProtocolError
 from protocol.jws import GeneralJWS, JWSType, verify
 from protocol.reason_codes import ReasonCode
@@ -281,6 +281,11 @@ def retry_message(ctx: NodeContext, session: Session, message_id: str, actor: st
                             f"message {message_id} is {row.state}; only dead or failed "
                             "messages can be retried")
     reassemble = row.expires_at <= at + dt.timedelta(minutes=5)
+    if reassemble and row.kind != EnvelopeKind.DOCUMENTS.value:
+        # An expired control message is signed afresh with the same body.
+        payload = GeneralJWS.parse(row.envelope_bytes).payload_json()
+        enqueue_control(ctx, session, peer=row.peer, kind=EnvelopeKind(row.kind),
+                        body=payload["body"], at=at)
     row.state = "retired" if reassemble else "pending"
     row.attempts = 0
     row.next_attempt_at = at

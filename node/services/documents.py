@@ -46,6 +46,10 @@ class DeliveryState:
     FINAL = frozenset({DELIVERED, DELIVERED_WITH_WARNINGS, REJECTED, FAILED, DEAD})
 
 
+# A delivery in one of these states may be sent again; any other is answered as it stands.
+RESENDABLE = frozenset({DeliveryState.REJECTED, DeliveryState.FAILED, DeliveryState.DEAD})
+
+
 def require_role(principal: Principal, *roles: Role) -> None:
     if principal.role not in roles:
         raise AuthError(ReasonCode.FORBIDDEN,
@@ -135,7 +139,8 @@ def get_visible(session: Session, principal: Principal, document_id: str,
 
 def enqueue(ctx: NodeContext, session: Session, principal: Principal, record: DocumentRecord,
             peers: list[str], at: dt.datetime) -> list[DeliveryRecord]:
-    """Create one delivery per peer (idempotent per document and peer)."""
+    """Create one delivery per peer. Idempotent per document and peer while a delivery is
+    pending or delivered; a rejected, failed or dead one is queued again."""
     if not peers:
         raise RequestError(ReasonCode.REQUEST_INVALID, "name at least one receiving authority")
     registry = ctx.registry.current(session)
@@ -148,6 +153,18 @@ def enqueue(ctx: NodeContext, session: Session, principal: Principal, record: Do
                                f"{peer} is not in the registry with a node endpoint")
         existing = session.exec(select(DeliveryRecord).where(
             DeliveryRecord.document_pk == record.pk, DeliveryRecord.peer == peer)).first()
+        if existing is not None and existing.state in RESENDABLE:
+            # Refused or given up: sending again (once the cause is fixed) starts a new
+            # delivery in a new message; the receiver decides the document afresh.
+            existing.state = DeliveryState.PENDING
+            existing.message_id = None
+            existing.outcome = existing.agreement_id = existing.recognised_as = None
+            existing.reasons = "[]"
+            existing.peer_decided_at = None
+            existing.updated_at = at
+            session.add(existing)
+            append_event(session, event="document.resend-requested", actor=principal.name,
+                         subject=f"document:{record.document_id}", details={"to": peer}, at=at)
         if existing is not None:
             deliveries.append(existing)
             continue

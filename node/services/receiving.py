@@ -232,6 +232,13 @@ def _status_change(ctx: NodeContext, envelope: Envelope, digest: str, body: byte
             if delivery is None:
                 raise NotFoundError(ReasonCode.NOT_FOUND,
                                     f"no delivery of {notice.document_id} to {envelope.sender}")
+            # Only an outcome the peer reported as held for review (or has not reported
+            # yet: the notice overtook the receipt) can change, and only once.
+            if delivery.outcome not in (None, Outcome.HELD_FOR_REVIEW.value) or \
+                    delivery.peer_decided_at is not None:
+                raise ConflictError(ReasonCode.STATE_INVALID,
+                                    f"the outcome of {notice.document_id} is {delivery.outcome}"
+                                    " and can no longer change")
             delivery.outcome = notice.outcome
             delivery.state = OUTCOME_STATE[Outcome(notice.outcome)]
             delivery.reasons = json.dumps([code.value for code in notice.reasons])
@@ -256,6 +263,24 @@ def _status_change(ctx: NodeContext, envelope: Envelope, digest: str, body: byte
     return ReceiveResult(receipt_bytes, False, ())
 
 
+def _duplicate_code(existing: DocumentRecord | None, decided_sha256: str | None,
+                    sha256: str) -> ReasonCode | None:
+    """Why a document may not be stored again, or None when it is decided (afresh).
+
+    Documents are identified by issuer and id. One already decided in the same envelope, or
+    held here as accepted, held-for-review or rejected by an officer, stands: the same
+    bytes are a DOCUMENT_DUPLICATE, other bytes a CONFLICT. One refused earlier by the
+    checks (never by an officer) is decided afresh.
+    """
+    if decided_sha256 is not None:
+        return ReasonCode.DOCUMENT_DUPLICATE if decided_sha256 == sha256 else ReasonCode.CONFLICT
+    if existing is None:
+        return None
+    if existing.outcome == Outcome.REJECTED.value and existing.decided_by is None:
+        return None
+    return ReasonCode.DOCUMENT_DUPLICATE if existing.sha256 == sha256 else ReasonCode.CONFLICT
+
+
 def _store(ctx: NodeContext, envelope: Envelope, jws: GeneralJWS, digest: str,
            decided: list[_Decided], body: bytes, at: dt.datetime) -> ReceiveResult:
     outcomes: list[DocumentOutcome] = []
@@ -271,34 +296,31 @@ def _store(ctx: NodeContext, envelope: Envelope, jws: GeneralJWS, digest: str,
             select(DocumentRecord).where(DocumentRecord.direction == "inbound",
                                          col(DocumentRecord.document_id).in_(ids))).all()
                 } if ids else {}
-        seen: set[tuple[str, str]] = set()
+        seen: dict[tuple[str, str], str] = {}  # (issuer, id) -> sha256 decided in this envelope
         for item in decided:
             outcome = item.outcome
-            key = (outcome.document_id, outcome.document_sha256)
             header = item.document or {}
-            existing = held.get((str(header.get("issuer", "")), outcome.document_id))
-            # A document refused earlier may come again once its cause is fixed (an
-            # agreement signed, a registry updated): it is decided afresh. One accepted or
-            # held stands, and the copy is a duplicate.
-            retry = (existing is not None and existing.sha256 == key[1]
-                     and existing.outcome == Outcome.REJECTED.value and key not in seen)
-            if item.document is not None and not retry and (existing is not None
-                                                            or key in seen):
-                same = key in seen or (existing is not None and existing.sha256 == key[1])
-                code = ReasonCode.DOCUMENT_DUPLICATE if same else ReasonCode.CONFLICT
+            identity = (str(header.get("issuer", "")), outcome.document_id)
+            existing = held.get(identity)
+            duplicate = _duplicate_code(existing, seen.get(identity), outcome.document_sha256)
+            if item.document is not None and duplicate is not None:
                 outcome = DocumentOutcome(
                     document_id=outcome.document_id, document_sha256=outcome.document_sha256,
                     document_type=outcome.document_type, outcome=Outcome.REJECTED,
-                    reasons=(code,))
+                    reasons=(duplicate,))
             elif item.document is not None:
-                seen.add(key)
-                record = existing if retry and existing is not None else DocumentRecord(
-                    document_id=outcome.document_id, sha256=outcome.document_sha256,
-                    direction="inbound", doc_type=outcome.document_type,
-                    doc_version=str(header.get("version", "")),
-                    issuer=str(header.get("issuer", "")),
-                    parties=json.dumps(_party_ids(item.document)),
-                    signed_bytes=item.jws.to_json(), created_at=at)
+                seen[identity] = outcome.document_sha256
+                # A record refused earlier (by the checks, not by an officer) is replaced:
+                # the same document sent again once its cause is gone, or the genuine one
+                # after a forgery that claimed its id, is decided afresh.
+                record = existing or DocumentRecord(direction="inbound",
+                                                    document_id=outcome.document_id,
+                                                    issuer=identity[0], created_at=at)
+                record.sha256 = outcome.document_sha256
+                record.doc_type = outcome.document_type
+                record.doc_version = str(header.get("version", ""))
+                record.parties = json.dumps(_party_ids(item.document))
+                record.signed_bytes = item.jws.to_json()
                 record.received_from = envelope.sender
                 record.message_id = envelope.message_id
                 record.outcome = outcome.outcome.value

@@ -164,3 +164,14 @@ def test_renew_signer_and_node_certificates(authority: AuthorityDirectory, tmp_p
     code, output = cli("registry", "update-authority", str(reg), "--id", "XX-NONE",
                        "--name", "x")
     assert code == 1 and "ISSUER_UNKNOWN" in output
+
+
+def test_serve_refuses_an_unreachable_database(authority: AuthorityDirectory) -> None:
+    assert cli("node", "init", "--authority-dir", str(authority.path))[0] == 0
+    code, output = cli("node", "serve", "--authority-dir", str(authority.path), "--port", "9",
+                       env={"TRADEACCORD_DATABASE_URL":
+                            "postgresql+psycopg://nobody@127.0.0.1:9/none"})
+    assert code == 1 and "STORAGE_UNAVAILABLE" in output
+    code, output = cli("node", "serve", "--authority-dir", str(authority.path), "--port", "9",
+                       env={"TRADEACCORD_DATABASE_URL": "nonsense://"})
+    assert code == 1 and "CONFIG_INVALID" in output
