@@ -199,6 +199,25 @@ def _issue(
     return builder.sign(issuer_key, _hash_for(issuer_key))
 
 
+def _issue_end_entity(
+    *,
+    root_key: PrivateKey,
+    root_cert: x509.Certificate,
+    label: str,
+    public_key: PublicKey,
+    not_before: dt.datetime,
+    days: int,
+    extensions: Sequence[tuple[x509.ExtensionType, bool]],
+) -> x509.Certificate:
+    """An end-entity certificate of the root's authority, named ``<authority id> <label>``."""
+    authority_id = authority_id_of(root_cert) or ""
+    subject = _name(authority_id, _attr(root_cert, NameOID.COUNTRY_NAME),
+                    _attr(root_cert, NameOID.ORGANIZATION_NAME), f"{authority_id} {label}")
+    return _issue(issuer_key=root_key, issuer_cert=root_cert, subject=subject,
+                  public_key=public_key, not_before=not_before, days=days,
+                  extensions=extensions)
+
+
 def issue_document_signer(
     *,
     root_key: PrivateKey,
@@ -209,16 +228,9 @@ def issue_document_signer(
     label: str = "Document Signer",
 ) -> x509.Certificate:
     """Issue a document-signer certificate under ``root_cert``."""
-    authority_id = authority_id_of(root_cert) or ""
-    subject = _name(authority_id, _attr(root_cert, NameOID.COUNTRY_NAME),
-                    _attr(root_cert, NameOID.ORGANIZATION_NAME), f"{authority_id} {label}")
-    return _issue(
-        issuer_key=root_key,
-        issuer_cert=root_cert,
-        subject=subject,
-        public_key=public_key,
-        not_before=not_before,
-        days=days,
+    return _issue_end_entity(
+        root_key=root_key, root_cert=root_cert, label=label, public_key=public_key,
+        not_before=not_before, days=days,
         extensions=[
             (x509.BasicConstraints(ca=False, path_length=None), True),
             (_key_usage(sign=True, commit=True), True),
@@ -238,18 +250,11 @@ def issue_node_certificate(
     ip_addresses: Sequence[str] = ("127.0.0.1",),
 ) -> x509.Certificate:
     """Issue a node certificate (TLS server and client, envelope and receipt signing)."""
-    authority_id = authority_id_of(root_cert) or ""
-    subject = _name(authority_id, _attr(root_cert, NameOID.COUNTRY_NAME),
-                    _attr(root_cert, NameOID.ORGANIZATION_NAME), f"{authority_id} Node")
     san: list[x509.GeneralName] = [x509.DNSName(name) for name in dns_names]
     san += [x509.IPAddress(IPv4Address(address)) for address in ip_addresses]
-    return _issue(
-        issuer_key=root_key,
-        issuer_cert=root_cert,
-        subject=subject,
-        public_key=public_key,
-        not_before=not_before,
-        days=days,
+    return _issue_end_entity(
+        root_key=root_key, root_cert=root_cert, label="Node", public_key=public_key,
+        not_before=not_before, days=days,
         extensions=[
             (x509.BasicConstraints(ca=False, path_length=None), True),
             (_key_usage(sign=True), True),

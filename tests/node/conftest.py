@@ -25,11 +25,11 @@ from node.api.app import create_app, tls_client_context, uvicorn_tls_options
 from node.authority import AuthorityDirectory
 from node.client import NodeClient
 from node.pilot import AgreementSpec, AuthoritySpec, setup_network
-from node.services.apikeys import Role, create_api_key
+from node.services.apikeys import Role
 from node.settings import Settings, load_settings
-from node.storage.database import make_engine, migrate, write_session
 from protocol.timeutil import utc_now
 from tests.node.databases import DatabaseFactory, database_factory  # noqa: F401 (fixture)
+from tests.node.processes import create_keys, wait_until
 
 SG = AuthoritySpec("SG-CUSTOMS", "SG", "Singapore Customs")
 CN = AuthoritySpec("CN-CUSTOMS", "CN", "General Administration of Customs of China")
@@ -113,14 +113,10 @@ class Network:
 def wait_for(predicate: Callable[[], object], *, timeout: float = 30.0,
              interval: float = 0.05) -> object:
     """Poll until ``predicate()`` is truthy (bounded); return its value or fail the test."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"condition not met within {timeout} s")
-        time.sleep(interval)
+    try:
+        return wait_until(predicate, timeout=timeout, what="condition", interval=interval)
+    except TimeoutError as exc:
+        pytest.fail(str(exc))
 
 
 def final_delivery(client: NodeClient, document_id: str, peer: str) -> dict[str, object]:
@@ -163,20 +159,12 @@ def network_factory(tmp_path: Path, database_factory: DatabaseFactory,  # noqa: 
                                  "tls_keyfile": directory.path / "node.key",
                                  "tls_ca_file": tmp_path / "net" / "partners.pem"}
             settings = fast_settings(directory.path, url, **tls_overrides, **overrides)
-            migrate(url)
             node = RunningNode(authority_id, directory, urls[authority_id], settings)
-            engine = make_engine(url)
-            with write_session(engine) as session:
-                for role in Role:
-                    party = (parties or {}).get(authority_id, EXPORTER) \
-                        if role is Role.TRADER else None
-                    node.keys[role.value] = create_api_key(session, role=role, party=party,
-                                                           label="test", at=utc_now())
-                node.keys["trader-other"] = create_api_key(
-                    session, role=Role.TRADER, party="SG-UEN-000000000X", label="other",
-                    at=utc_now())
-                session.commit()
-            engine.dispose()
+            trader_party = (parties or {}).get(authority_id, EXPORTER)
+            node.keys = create_keys(url, {
+                "trader": (Role.TRADER, trader_party), "officer": (Role.OFFICER, None),
+                "operator": (Role.OPERATOR, None),
+                "trader-other": (Role.TRADER, "SG-UEN-000000000X")})
             nodes[authority_id] = node
         if start:
             for authority_id, node in nodes.items():

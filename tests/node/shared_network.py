@@ -24,8 +24,7 @@ import pytest
 
 from node.authority import AuthorityDirectory
 from node.pilot import AgreementSpec, AuthoritySpec, setup_network
-from node.services.apikeys import Role, create_api_key
-from node.storage.database import make_engine, migrate, write_session
+from node.services.apikeys import Role
 from protocol.envelope import build_envelope, sign_envelope
 from protocol.jws import GeneralJWS, Signer
 from protocol.signed_document import sign_document
@@ -41,6 +40,7 @@ from tests.node.conftest import (
     free_socket,
 )
 from tests.node.databases import DatabaseFactory, require_postgres
+from tests.node.processes import create_keys
 
 OTHER_PARTY = "SG-UEN-000000000X"
 
@@ -77,19 +77,11 @@ def start_network(base: Path, databases: DatabaseFactory, *,
         directories = setup_network(base, authorities, urls, agreements, at=utc_now())
         for authority_id, directory in directories.items():
             url = databases.new_url()
-            migrate(url)
             node = RunningNode(authority_id, directory, urls[authority_id],
                                fast_settings(directory.path, url, **overrides))
-            engine = make_engine(url)
-            with write_session(engine) as session:
-                for role in Role:
-                    node.keys[role.value] = create_api_key(
-                        session, role=role, party=EXPORTER if role is Role.TRADER else None,
-                        label="test", at=utc_now())
-                node.keys["trader-other"] = create_api_key(
-                    session, role=Role.TRADER, party=OTHER_PARTY, label="other", at=utc_now())
-                session.commit()
-            engine.dispose()
+            node.keys = create_keys(url, {
+                "trader": (Role.TRADER, EXPORTER), "officer": (Role.OFFICER, None),
+                "operator": (Role.OPERATOR, None), "trader-other": (Role.TRADER, OTHER_PARTY)})
             network.nodes[authority_id] = node
         for authority_id, node in network.nodes.items():
             node.start(sockets[authority_id])
