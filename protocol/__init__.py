@@ -1,0 +1,75 @@
+"""TradeAccord protocol layer: pure formats, no I/O, no database, no HTTP.
+
+- ``strict_json``: I-JSON (RFC 7493) input with size and depth limits.
+- ``canonical``: RFC 8785 canonical form and digests.
+- ``jws``: the JWS (RFC 7515) General Serialization profile: sign, add a signature,
+  parse, verify with evidence.
+- ``certificates``: X.509 profiles (root, document signer, node, rotation) and chain
+  validation at an explicit time.
+- ``documents``: the JSON Schemas of the document types; ``signed_document``: signing a
+  document and verifying it as named checks.
+- ``envelope``, ``receipt``: node-to-node messages and signed receipts.
+- ``reason_codes``, ``errors``: the closed list of reason codes and the exception tree.
+"""
+
+from protocol.canonical import canonicalize, sha256_hex
+from protocol.certificates import CertUsage, KeyAlgorithm, ValidatedChain, validate_chain
+from protocol.documents import DOCUMENT_TYPES, DocumentSchemas
+from protocol.envelope import Envelope, EnvelopeKind, StatusChangeNotice
+from protocol.errors import (
+    CertificateError,
+    CodedError,
+    EnvelopeError,
+    JSONInputError,
+    JWSError,
+    KeyLoadError,
+    ProtocolError,
+    ReceiptError,
+    SchemaError,
+)
+from protocol.jws import GeneralJWS, JWSType, Signer, VerifiedJWS, add_signature, sign, verify
+from protocol.limits import DEFAULT_LIMITS, Limits
+from protocol.reason_codes import ReasonCode
+from protocol.receipt import DocumentOutcome, Outcome, Receipt
+from protocol.signed_document import DocumentVerification, sign_document, verify_document
+from protocol.strict_json import parse_json
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "DOCUMENT_TYPES",
+    "CertUsage",
+    "CertificateError",
+    "CodedError",
+    "DocumentOutcome",
+    "DocumentSchemas",
+    "DocumentVerification",
+    "Envelope",
+    "EnvelopeError",
+    "EnvelopeKind",
+    "GeneralJWS",
+    "JSONInputError",
+    "JWSError",
+    "JWSType",
+    "KeyAlgorithm",
+    "KeyLoadError",
+    "Limits",
+    "Outcome",
+    "ProtocolError",
+    "ReasonCode",
+    "Receipt",
+    "ReceiptError",
+    "SchemaError",
+    "Signer",
+    "StatusChangeNotice",
+    "ValidatedChain",
+    "VerifiedJWS",
+    "add_signature",
+    "canonicalize",
+    "parse_json",
+    "sha256_hex",
+    "sign",
+    "sign_document",
+    "validate_chain",
+    "verify",
+    "verify_document",
+]
