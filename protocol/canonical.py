@@ -15,6 +15,26 @@ import rfc8785
 from protocol.errors import JSONInputError
 from protocol.reason_codes import ReasonCode
 
+_MAX_EXACT = float(2**53)
+
+
+def require_readable_numbers(value: Any) -> None:
+    """Refuse whole-number floats of magnitude in [2^53, 10^21): RFC 8785 writes them
+    without a fraction or exponent (``1e20`` → ``100000000000000000000``), which a strict
+    I-JSON reader — ours included — refuses as an integer beyond ±(2^53−1). Signing one
+    would make a document that every receiver refuses, so signers call this first."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, float):
+            if abs(node) >= _MAX_EXACT and node.is_integer() and abs(node) < 1e21:
+                raise JSONInputError(ReasonCode.JSON_INTEGER_OUT_OF_RANGE,
+                                     f"{node!r} would be written as an integer beyond ±(2^53−1)")
+        elif isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list | tuple):
+            stack.extend(node)
+
 
 def canonicalize(value: Any) -> bytes:
     """Return the RFC 8785 canonical UTF-8 bytes of ``value``.

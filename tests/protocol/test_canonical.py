@@ -12,7 +12,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from protocol.canonical import b64url_decode, b64url_encode, canonicalize, sha256_hex
+from protocol.canonical import (
+    b64url_decode,
+    b64url_encode,
+    canonicalize,
+    require_readable_numbers,
+    sha256_hex,
+)
 from protocol.errors import JSONInputError
 from protocol.reason_codes import ReasonCode
 from protocol.strict_json import MAX_SAFE_INTEGER, parse_json
@@ -152,3 +158,20 @@ def test_b64url_refuses_non_canonical_or_foreign_text(text: str) -> None:
 
 def test_sha256_hex() -> None:
     assert sha256_hex(b"abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+
+
+@pytest.mark.parametrize("value", [1e20, -9007199254740992.0, {"a": [2.0**60]}],
+                         ids=["1e20", "minus-2^53", "nested-2^60"])
+def test_refuses_whole_floats_a_strict_reader_would_refuse(value: object) -> None:
+    # canonicalize itself follows RFC 8785 (these serialise as integers); signers check first.
+    canonicalize(value)
+    with pytest.raises(JSONInputError) as caught:
+        require_readable_numbers(value)
+    assert caught.value.code is ReasonCode.JSON_INTEGER_OUT_OF_RANGE
+
+
+@pytest.mark.parametrize("value", [1e21, 9007199254740991.0, 1.5, 1e-7],
+                         ids=["1e21-exponent", "2^53-1", "fraction", "small"])
+def test_floats_that_round_trip_are_kept(value: float) -> None:
+    require_readable_numbers(value)
+    assert parse_json(canonicalize(value)) == value
