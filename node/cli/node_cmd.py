@@ -102,26 +102,38 @@ def serve(
 
 @node_app.command("worker")
 @handle_errors
-def worker(authority_dir: AuthorityDirOption) -> None:
+def worker(
+    authority_dir: AuthorityDirOption,
+    metrics_port: Annotated[int | None, typer.Option(
+        help="Serve Prometheus metrics of this worker on 127.0.0.1:PORT/metrics")] = None,
+) -> None:
     """Run the delivery worker alone (scaled deployments share one PostgreSQL database)."""
+    from prometheus_client import start_http_server
+
     from node.api.app import make_http_client
     from node.context import NodeContext
     from node.services.delivery import DeliveryWorker
 
     settings = load_settings(authority_dir)
     configure_logging(settings.log_level)
+    # Built before the loop starts, so a bad directory, key or database is a refusal
+    # with its reason code (exit 1).
+    ctx = NodeContext.build(settings)
+    if metrics_port is not None:
+        start_http_server(metrics_port, addr="127.0.0.1", registry=ctx.metrics.registry)
 
     async def _main() -> None:
-        ctx = NodeContext.build(settings)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         async with make_http_client(settings) as client:
             await DeliveryWorker(ctx, client).run(stop)
-        ctx.close()
 
-    asyncio.run(_main())
+    try:
+        asyncio.run(_main())
+    finally:
+        ctx.close()
 
 
 apikey_app = typer.Typer(help="API keys for traders, officers and operators.",

@@ -318,6 +318,7 @@ class DeliveryWorker:
         self.client = client
         self.rng = rng or random.Random()
         self._semaphore = asyncio.Semaphore(max(1, ctx.settings.delivery_concurrency))
+        self._next_depth_reading = dt.datetime.min.replace(tzinfo=dt.UTC)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Loop until ``stop`` is set; a failing iteration is logged and retried."""
@@ -335,6 +336,10 @@ class DeliveryWorker:
         """One pass; returns how many messages were attempted."""
         now = utc_now()
         await asyncio.to_thread(assemble, self.ctx, now)
+        if now >= self._next_depth_reading:
+            # The queue depth gauge, for workers that run without the API's /metrics.
+            self.ctx.metrics.outbox_depth.set(await asyncio.to_thread(outbox_depth, self.ctx))
+            self._next_depth_reading = now + dt.timedelta(seconds=5)
         # No more than can be sent at once: a claimed message waiting for the semaphore
         # would spend its lease (timeout + 5 s) queueing and could be claimed again by
         # another worker while this one still sends it.

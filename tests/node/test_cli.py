@@ -175,3 +175,36 @@ def test_serve_refuses_an_unreachable_database(authority: AuthorityDirectory) ->
     code, output = cli("node", "serve", "--authority-dir", str(authority.path), "--port", "9",
                        env={"TRADEACCORD_DATABASE_URL": "nonsense://"})
     assert code == 1 and "CONFIG_INVALID" in output
+
+
+def test_standalone_worker_serves_its_metrics(authority: AuthorityDirectory) -> None:
+    import os
+    import subprocess
+    import sys
+
+    import httpx
+
+    from tests.node.processes import free_port, wait_until
+
+    assert cli("node", "init", "--authority-dir", str(authority.path))[0] == 0
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRADEACCORD_")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "node.cli", "node", "worker", "--authority-dir",
+         str(authority.path), "--metrics-port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    try:
+        def scrape() -> str | None:
+            if process.poll() is not None:
+                raise AssertionError(f"the worker exited with {process.returncode}")
+            try:
+                return httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
+            except httpx.TransportError:
+                return None
+
+        text = str(wait_until(scrape, timeout=30, what="worker metrics"))
+        assert "tradeaccord_outbox_depth" in text
+        assert "tradeaccord_delivery_attempts_total" in text
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
