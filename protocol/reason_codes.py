@@ -49,6 +49,8 @@ class ReasonCode(StrEnum):
     # -- documents --
     DOC_TYPE_UNKNOWN = "DOC_TYPE_UNKNOWN"
     SCHEMA_INVALID = "SCHEMA_INVALID"
+    REFERENCE_UNRESOLVED = "REFERENCE_UNRESOLVED"
+    REFERENCE_MISMATCH = "REFERENCE_MISMATCH"
     # -- trust registry and recognition --
     ISSUER_UNKNOWN = "ISSUER_UNKNOWN"
     ISSUER_MISMATCH = "ISSUER_MISMATCH"
@@ -69,6 +71,7 @@ class ReasonCode(StrEnum):
     REGISTRY_EXPIRED = "REGISTRY_EXPIRED"
     REGISTRY_SIGNATURE_INVALID = "REGISTRY_SIGNATURE_INVALID"
     REGISTRY_SIGNER_UNTRUSTED = "REGISTRY_SIGNER_UNTRUSTED"
+    ISSUER_ROLE_MISSING = "ISSUER_ROLE_MISSING"
     # -- envelopes, receipts, delivery --
     ENVELOPE_MALFORMED = "ENVELOPE_MALFORMED"
     ENVELOPE_SIGNATURE_INVALID = "ENVELOPE_SIGNATURE_INVALID"
@@ -83,6 +86,12 @@ class ReasonCode(StrEnum):
     REJECTED_BY_OFFICER = "REJECTED_BY_OFFICER"
     PEER_UNREACHABLE = "PEER_UNREACHABLE"
     PEER_REFUSED = "PEER_REFUSED"
+    # -- declarations and clearance --
+    RECONCILIATION_MISMATCH = "RECONCILIATION_MISMATCH"
+    CERTIFICATE_NOT_RECOGNISED = "CERTIFICATE_NOT_RECOGNISED"
+    CERTIFICATE_MISSING = "CERTIFICATE_MISSING"
+    GOODS_NOT_COVERED = "GOODS_NOT_COVERED"
+    DECLARATION_NOT_RECOGNISED = "DECLARATION_NOT_RECOGNISED"
     # -- node API and operations --
     AUTH_REQUIRED = "AUTH_REQUIRED"
     FORBIDDEN = "FORBIDDEN"
@@ -134,6 +143,10 @@ _DESCRIPTIONS: dict[ReasonCode, str] = {
     ReasonCode.KEY_UNAVAILABLE: "A private key could not be loaded (missing file or passphrase).",
     ReasonCode.DOC_TYPE_UNKNOWN: "The document type (or its version) has no schema here.",
     ReasonCode.SCHEMA_INVALID: "The document violates its type's JSON Schema (see the pointer).",
+    ReasonCode.REFERENCE_UNRESOLVED: "A references[] entry names a document that is neither in the "
+    "package nor held by the node.",
+    ReasonCode.REFERENCE_MISMATCH: "A references[] entry's SHA-256 is not the digest of the "
+    "document it names (SHA-256 of its signed payload).",
     ReasonCode.ISSUER_UNKNOWN: "The issuing authority is not in the trust registry.",
     ReasonCode.ISSUER_MISMATCH: "The document's issuer is not the authority whose key signed it.",
     ReasonCode.NO_AGREEMENT: "No agreement links the issuer and the receiver.",
@@ -153,6 +166,8 @@ _DESCRIPTIONS: dict[ReasonCode, str] = {
     ReasonCode.REGISTRY_EXPIRED: "The snapshot has expired (freeze attack protection).",
     ReasonCode.REGISTRY_SIGNATURE_INVALID: "The snapshot's signature is missing or invalid.",
     ReasonCode.REGISTRY_SIGNER_UNTRUSTED: "The snapshot is not signed by the registry owner's root.",
+    ReasonCode.ISSUER_ROLE_MISSING: "The issuer lacks the registry role this document type needs "
+    "(origin for a certificate of origin, plant-protection for a phytosanitary certificate).",
     ReasonCode.ENVELOPE_MALFORMED: "The envelope is not a valid TradeAccord envelope.",
     ReasonCode.ENVELOPE_SIGNATURE_INVALID: "The envelope is not signed by the sender's node key.",
     ReasonCode.SENDER_UNKNOWN: "The sending authority is not in the receiver's registry.",
@@ -166,6 +181,16 @@ _DESCRIPTIONS: dict[ReasonCode, str] = {
     ReasonCode.REJECTED_BY_OFFICER: "An officer rejected the document after review.",
     ReasonCode.PEER_UNREACHABLE: "The peer node could not be reached; delivery will be retried.",
     ReasonCode.PEER_REFUSED: "The peer node refused the envelope.",
+    ReasonCode.RECONCILIATION_MISMATCH: "The declaration's documents disagree; the findings name the "
+    "rule, the documents, the fields and the values.",
+    ReasonCode.CERTIFICATE_NOT_RECOGNISED: "A certificate the declaration relies on is not "
+    "recognised here (its own reason codes say why).",
+    ReasonCode.CERTIFICATE_MISSING: "The rules require a certificate that the declaration package "
+    "does not hold.",
+    ReasonCode.GOODS_NOT_COVERED: "The certificate does not cover the declared goods (HS "
+    "subheading, origin country or agreement differ).",
+    ReasonCode.DECLARATION_NOT_RECOGNISED: "The importing customs did not recognise the forwarded "
+    "declaration (its receipt's reason codes say why).",
     ReasonCode.AUTH_REQUIRED: "No valid API key or peer credential was presented.",
     ReasonCode.FORBIDDEN: "The caller's role does not allow this operation.",
     ReasonCode.NOT_FOUND: "No such object, or not visible to this caller.",
