@@ -57,7 +57,7 @@ from node.services.apikeys import Role, create_api_key  # noqa: E402
 from node.storage.database import make_engine, migrate, write_session  # noqa: E402
 from protocol.timeutil import utc_now  # noqa: E402
 
-SG = AuthoritySpec("SG-CUSTOMS", "SG", "Singapore Customs")
+SG = AuthoritySpec("SG-CUSTOMS", "SG", "Singapore Customs", ("customs", "origin"))
 CN = AuthoritySpec("CN-CUSTOMS", "CN", "General Administration of Customs of China")
 AGREEMENT = AgreementSpec("SG-CN-COO-2026", "SG-CUSTOMS", "CN-CUSTOMS",
                           ("certificate-of-origin",))

@@ -59,7 +59,7 @@ class Demo:
         self.say = say
         self.network = LocalNetwork(
             workdir,
-            [AuthoritySpec("SG-CUSTOMS", "SG", "Singapore Customs"),
+            [AuthoritySpec("SG-CUSTOMS", "SG", "Singapore Customs", ("customs", "origin")),
              AuthoritySpec("CN-CUSTOMS", "CN", "General Administration of Customs of China")],
             [AgreementSpec("SG-CN-COO-2026", "SG-CUSTOMS", "CN-CUSTOMS",
                            ("certificate-of-origin",))])

@@ -140,7 +140,8 @@ def test_verify_with_registry_runs_recognition(authorities: dict[str, Path],
     reg = tmp_path / "sg-registry.json"
     assert cli("registry", "init", "--authority-dir", sg, "-o", reg)[0] == 0
     assert cli("registry", "add-authority", reg, "--id", "CN-CUSTOMS", "--country", "CN",
-               "--anchor", cn / "root.pem", "--node-cert", cn / "node.pem")[0] == 0
+               "--anchor", cn / "root.pem", "--node-cert", cn / "node.pem",
+               "--role", "customs", "--role", "origin", "--role", "plant-protection")[0] == 0
     proposal, agreement = tmp_path / "proposal.json", tmp_path / "agreement.json"
     assert cli("agreement", "propose", "--authority-dir", cn, "--partner", "SG-CUSTOMS",
                "--doc-type", "certificate-of-origin", "--agreement-id", "CN-SG-COO",

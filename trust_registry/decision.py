@@ -22,24 +22,27 @@ Steps (each code block below carries its number):
    (leaf, intermediates, anchors) fingerprints: a repeated signer costs no signature check.
 5. The signer certificate is not revoked with an effective time at or before the signing
    time (``CERT_REVOKED``); a revocation effective later leaves earlier signatures valid.
-6. Some agreement binds issuer and receiver (``NO_AGREEMENT``).
-7. A scope item covers the document type from issuer to receiver
+6. The issuer holds a registry role that the document type requires, if it requires one
+   (``ISSUER_ROLE_MISSING``; see ``roles.py``: a certificate of origin only from an
+   ``origin`` authority, a phytosanitary certificate only from ``plant-protection``).
+7. Some agreement binds issuer and receiver (``NO_AGREEMENT``).
+8. A scope item covers the document type from issuer to receiver
    (``DIRECTION_NOT_COVERED`` when only receiver → issuer is covered, else
    ``DOC_TYPE_NOT_COVERED``).
 
-   Steps 8–10 run for each candidate clause in a fixed order — the agreement with the
+   Steps 9–11 run for each candidate clause in a fixed order — the agreement with the
    latest ``validFrom`` first, then by ``agreementId``, then by clause index — and the first
    candidate that passes them all is applied:
 
-8. The agreement is signed by both parties' roots (``AGREEMENT_NOT_IN_FORCE``).
-9. The agreement is in force both at the signing time and at ``at``: inside
-   ``[max(validFrom, countersignature), validUntil)`` and neither suspended nor terminated
-   (``AGREEMENT_NOT_YET_VALID``, ``AGREEMENT_EXPIRED``, ``AGREEMENT_NOT_IN_FORCE``,
-   ``AGREEMENT_SUSPENDED``, ``AGREEMENT_TERMINATED``). See
-   ``docs/decisions/0006-agreement-time-rules.md``.
-10. The issuer's declared reliability profile meets the clause's minimum
+9. The agreement is signed by both parties' roots (``AGREEMENT_NOT_IN_FORCE``).
+10. The agreement is in force both at the signing time and at ``at``: inside
+    ``[max(validFrom, countersignature), validUntil)`` and neither suspended nor terminated
+    (``AGREEMENT_NOT_YET_VALID``, ``AGREEMENT_EXPIRED``, ``AGREEMENT_NOT_IN_FORCE``,
+    ``AGREEMENT_SUSPENDED``, ``AGREEMENT_TERMINATED``). See
+    ``docs/decisions/0006-agreement-time-rules.md``.
+11. The issuer's declared reliability profile meets the clause's minimum
     (``RELIABILITY_INSUFFICIENT``, via ``reliability.require``).
-11. Accept. If no candidate passes, the error carries the first candidate's code, and the
+12. Accept. If no candidate passes, the error carries the first candidate's code, and the
     other candidates' codes as further codes.
 
 Cost: dict lookups on indexes built once per registry value, a bisect per time window, and
@@ -64,6 +67,7 @@ from trust_registry.errors import NotRecognisedError, TrustError
 from trust_registry.model import AgreementId, AuthorityId, DocType
 from trust_registry.registry import TrustRegistry
 from trust_registry.reliability import require
+from trust_registry.roles import ISSUER_ROLES as _ISSUER_ROLES
 
 # Plain values for the hot path (enum attribute lookups cost more than the comparisons).
 _DATETIME = dt.datetime
@@ -169,13 +173,21 @@ def recognise(
                       f"the signer certificate was revoked from {format_time(revoked_from)}; "
                       f"signed at {format_time(signed_at)}", certificate=info.fingerprint)
 
-    # Step 6: an agreement binds issuer and receiver
+    # Step 6: the issuer holds the role the document type requires
+    required = _ISSUER_ROLES.get(document_type)
+    if required is not None and required.isdisjoint(entry.authority.roles):
+        raise _refuse(ReasonCode.ISSUER_ROLE_MISSING,
+                      f"{issuer} holds the roles {list(entry.authority.roles)}; a "
+                      f"{document_type} needs one of {sorted(required)}",
+                      issuer=issuer, document_type=document_type)
+
+    # Step 7: an agreement binds issuer and receiver
     clauses = index.clauses.get((issuer, receiver, document_type))
     if clauses is None:
         if (issuer, receiver) not in index.pairs:
             raise _refuse(ReasonCode.NO_AGREEMENT, f"no agreement binds {issuer} and {receiver}",
                           issuer=issuer, receiver=receiver)
-        # Step 7: a scope item covers the type in this direction
+        # Step 8: a scope item covers the type in this direction
         if (receiver, issuer, document_type) in index.clauses:
             raise _refuse(ReasonCode.DIRECTION_NOT_COVERED,
                           f"{document_type} is covered only from {receiver} to {issuer}",
@@ -187,12 +199,12 @@ def recognise(
     failures: list[tuple[ReasonCode, str]] = []
     for clause in clauses:
         record = clause.record
-        # Step 8: signed by both roots
+        # Step 9: signed by both roots
         if not record.is_dual_signed:
             failures.append((ReasonCode.AGREEMENT_NOT_IN_FORCE,
                              f"{clause.agreement_id} is only proposed"))
             continue
-        # Step 9: in force at the signing time and at the decision time
+        # Step 10: in force at the signing time and at the decision time
         code = record.refusal_at(signed_at)
         if code is not None:
             failures.append((code, f"{clause.agreement_id} at the signing time "
@@ -202,7 +214,7 @@ def recognise(
         if code is not None:
             failures.append((code, f"{clause.agreement_id} at the decision time {format_time(at)}"))
             continue
-        # Step 10: reliability (met or not is fixed per registry value: see RegistryIndex)
+        # Step 11: reliability (met or not is fixed per registry value: see RegistryIndex)
         if not clause.issuer_meets_minimum:
             try:
                 require(entry.authority.reliability, clause.minimum_reliability)
@@ -210,7 +222,7 @@ def recognise(
                 failures.append((error.code, f"{clause.agreement_id} clause {clause.index}: "
                                              f"{error.message}"))
                 continue
-        # Step 11: accept
+        # Step 12: accept
         return Acceptance(
             agreement_id=record.agreement_id,
             clause=clause.index,
@@ -223,7 +235,7 @@ def recognise(
             registry_version=registry.version,
             signed_at=signed_at,
         )
-    # Step 11: no candidate passed
+    # Step 12: no candidate passed
     first_code, _ = failures[0]
     raise _refuse(first_code, "; ".join(message for _, message in failures),
                   more=tuple(code for code, _ in failures[1:]),

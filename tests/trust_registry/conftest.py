@@ -87,7 +87,7 @@ class Party:
             "id": self.id,
             "country": self.id[:2],
             "name": f"{self.id} authority",
-            "roles": ("customs",),
+            "roles": ("customs", "origin", "plant-protection"),
             "anchors": (TrustAnchor(certificate=self.root_certificate,
                                     valid_from=ROOT_NOT_BEFORE),),
             "endpoints": (f"https://{self.id.lower()}.example:8700",),

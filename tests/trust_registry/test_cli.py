@@ -59,7 +59,7 @@ def two_countries(app: typer.Typer, dirs: dict[str, Path], tmp_path: Path) -> di
        "--endpoint", "https://sg.example:8700")
     ok(app, "registry", "add-authority", reg, "--id", "CN-CUSTOMS", "--country", "CN",
        "--anchor", cn / "root.pem", "--node-cert", cn / "node.pem",
-       "--endpoint", "https://cn.example:8700")
+       "--endpoint", "https://cn.example:8700", "--role", "customs", "--role", "origin")
     proposal, agreement = tmp_path / "proposal.json", tmp_path / "agreement.json"
     ok(app, "agreement", "propose", "--authority-dir", sg, "--partner", "CN-CUSTOMS",
        "--doc-type", "certificate-of-origin", "--doc-type", "phytosanitary-certificate",

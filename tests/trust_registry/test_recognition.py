@@ -106,6 +106,18 @@ def revoked_by_serial(w: World) -> TrustRegistry:
 
 
 @functools.cache
+def cn_customs_only(w: World) -> TrustRegistry:
+    """CN holds only the customs role in SG's registry: it may not issue certificates of
+    origin or phytosanitary certificates there."""
+    return base(w).update_authority(CN, roles=("customs",))
+
+
+@functools.cache
+def cn_origin_only(w: World) -> TrustRegistry:
+    return base(w).update_authority(CN, roles=("origin",))
+
+
+@functools.cache
 def rotated(w: World) -> TrustRegistry:
     return base(w).rotate_anchor(CN, new_root=w.rotation.new_root.certificate,
                                  endorsement=w.rotation.endorsement, at=ROTATED_AT,
@@ -212,6 +224,13 @@ CASES = [
     # scope
     Case("wrong-direction", base, T0 + DAY, T0 + DAY, R.DIRECTION_NOT_COVERED, doc_type=PHYTO),
     Case("type-not-covered", base, T0 + DAY, T0 + DAY, R.DOC_TYPE_NOT_COVERED, doc_type=BILL),
+    # issuer roles: a certificate of origin only from an origin authority, a phytosanitary
+    # certificate only from a plant-protection one; other types need no role
+    Case("role-origin-missing", cn_customs_only, T0 + DAY, T0 + DAY, R.ISSUER_ROLE_MISSING),
+    Case("role-plant-protection-missing", cn_origin_only, T0 + DAY, T0 + DAY,
+         R.ISSUER_ROLE_MISSING, doc_type=PHYTO),
+    Case("role-origin-held", cn_origin_only, T0 + DAY, T0 + DAY, None),
+    Case("role-not-required", cn_customs_only, T0 + DAY, T0 + DAY, None, doc_type=INVOICE),
     # reliability
     Case("reliability-met", base, T0 + DAY, T0 + DAY, None, doc_type=INVOICE),
     Case("reliability-shortfall", low_reliability, T0 + DAY, T0 + DAY,
