@@ -4,7 +4,7 @@ SG-CUSTOMS and CN-CUSTOMS each generate their keys (encrypted with a per-run pas
 hold each other in their registries and sign one agreement that recognises certificates of
 origin both ways. Each node runs as its own ``tradeaccord node serve`` process on SQLite in
 a temporary folder. A Singapore exporter then sends a certificate of origin (recognised) and
-a phytosanitary certificate (outside the agreement: rejected with DOC_TYPE_NOT_COVERED); the
+a commercial invoice (outside the agreement: rejected with DOC_TYPE_NOT_COVERED); the
 demo verifies each signed receipt itself, shows the Chinese officer's inbox, checks both
 audit logs, stops the nodes and exits 0 only when every expected outcome happened.
 """
@@ -44,7 +44,7 @@ class Expectation:
 
 EXPECTED = (
     Expectation("certificate-of-origin", "delivered", "accepted", ()),
-    Expectation("phytosanitary-certificate", "rejected", "rejected", ("DOC_TYPE_NOT_COVERED",)),
+    Expectation("commercial-invoice", "rejected", "rejected", ("DOC_TYPE_NOT_COVERED",)),
 )
 
 

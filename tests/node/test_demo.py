@@ -17,7 +17,7 @@ def test_demo_passes(tmp_path: Path) -> None:
     assert completed.returncode == 0, completed.stdout + completed.stderr
     output = completed.stdout
     assert "OK  certificate-of-origin      accepted" in output
-    assert "OK  phytosanitary-certificate  rejected  DOC_TYPE_NOT_COVERED" in output
+    assert "OK  commercial-invoice         rejected  DOC_TYPE_NOT_COVERED" in output
     assert output.strip().splitlines()[-1].startswith("demo passed")
     # The nodes' keys were encrypted at rest with the run's passphrase.
     key = (tmp_path / "demo" / "SG-CUSTOMS" / "signer.key").read_bytes()

@@ -47,7 +47,7 @@ def test_certificate_of_origin_recognised_with_signed_receipt(network: Network) 
 def test_document_outside_agreement_rejected_with_code(network: Network) -> None:
     sg, cn = network["SG-CUSTOMS"], network["CN-CUSTOMS"]
     with sg.client("trader") as trader:
-        submitted = trader.submit(example("phytosanitary-certificate"), send_to=["CN-CUSTOMS"])
+        submitted = trader.submit(example("commercial-invoice"), send_to=["CN-CUSTOMS"])
         delivery = final_delivery(trader, submitted["id"], "CN-CUSTOMS")
     assert delivery["state"] == "rejected"
     assert delivery["outcome"] == "rejected"
