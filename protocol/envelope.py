@@ -12,6 +12,18 @@ keeps its own issuer signatures and its exact signed bytes.
 (an officer released or rejected a document held for review). ``body`` is
 ``{"documentId", "documentSha256", "outcome", "reasons": [codes], "decidedAt"}``.
 
+``kind`` ``declaration``: the exporting customs forwards a released declaration to the
+importing customs: ``body`` is ``{"declarationId", "documents": [<General JWS>, …]}`` — the
+export declaration, its supporting documents, its certificates (each with its issuer's
+signed bytes, whoever the issuer) and the export clearance decision.
+
+``kind`` ``clearance-decision``: the importing customs answers with its signed import
+clearance decision: ``body`` is ``{"declarationId", "documents": [<General JWS>, …]}``, where
+``declarationId`` is the id of the export declaration decided on.
+
+Every kind that carries ``documents`` has each document decided on its own (integrity,
+chain, schema, recognition) and answered in the receipt.
+
 The other kinds (``revocation``, ``title-transfer``, ``agreement-proposal``) are reserved;
 a node that does not handle one refuses it (ENVELOPE_MALFORMED).
 
@@ -26,6 +38,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Any
 
 from protocol.canonical import canonicalize, sha256_hex
@@ -47,6 +60,17 @@ class EnvelopeKind(StrEnum):
     STATUS_CHANGE = "status-change"
     TITLE_TRANSFER = "title-transfer"
     AGREEMENT_PROPOSAL = "agreement-proposal"
+    DECLARATION = "declaration"
+    CLEARANCE_DECISION = "clearance-decision"
+
+
+#: Kinds whose body carries signed documents (decided one by one, answered in the receipt),
+#: each with the other body members it needs besides ``documents``.
+DOCUMENT_KINDS: Mapping[EnvelopeKind, frozenset[str]] = MappingProxyType({
+    EnvelopeKind.DOCUMENTS: frozenset(),
+    EnvelopeKind.DECLARATION: frozenset({"declarationId"}),
+    EnvelopeKind.CLEARANCE_DECISION: frozenset({"declarationId"}),
+})
 
 
 _MEMBERS = {"messageId", "from", "to", "createdAt", "expiresAt", "kind", "body"}
@@ -109,10 +133,16 @@ class Envelope:
         documents: tuple[GeneralJWS, ...] = ()
         if kind is EnvelopeKind.STATUS_CHANGE:
             StatusChangeNotice.from_dict(body)
-        if kind is EnvelopeKind.DOCUMENTS:
+        extra = DOCUMENT_KINDS.get(kind)
+        if extra is not None:
             raw = body.get("documents")
-            if set(body) != {"documents"} or not isinstance(raw, list) or not raw:
-                raise _fail("a documents envelope has body {documents: [JWS, …]} (non-empty)")
+            if set(body) != {"documents", *extra} or not isinstance(raw, list) or not raw:
+                members = ", ".join(sorted(extra | {"documents"}))
+                raise _fail(f"a {kind.value} envelope has body {{{members}}} with a non-empty "
+                            "documents array of JWS")
+            for name in extra:
+                if not isinstance(body[name], str) or not MESSAGE_ID.fullmatch(body[name]):
+                    raise _fail(f"{name} has a bad form")
             if len(raw) > limits.max_documents_per_envelope:
                 raise _fail(f"{len(raw)} documents exceed {limits.max_documents_per_envelope}")
             parsed = []
@@ -201,10 +231,13 @@ def build_envelope(
     kind: EnvelopeKind = EnvelopeKind.DOCUMENTS,
     body: Mapping[str, Any] | None = None,
 ) -> Envelope:
-    """Assemble an envelope (validated by round-tripping through ``from_dict``)."""
+    """Assemble an envelope (validated by round-tripping through ``from_dict``).
+
+    For the kinds that carry documents, ``documents`` fill ``body["documents"]`` and ``body``
+    holds the kind's other members (``declarationId``)."""
     require_aware(created_at, "created_at")
-    if kind is EnvelopeKind.DOCUMENTS:
-        body = {"documents": [document.to_dict() for document in documents]}
+    if kind in DOCUMENT_KINDS:
+        body = {**(body or {}), "documents": [document.to_dict() for document in documents]}
     elif body is None:
         raise ValueError("a control envelope needs a body")
     data = {

@@ -9,7 +9,8 @@
     ├── CertificateError          X.509 decoding and chain validation
     ├── SchemaError               document JSON Schema validation (carries the JSON pointer)
     ├── EnvelopeError             node-to-node envelopes
-    └── ReceiptError              signed receipts
+    ├── ReceiptError              signed receipts
+    └── DocumentReferenceError    a references[] entry that does not resolve (carries the pointer)
     KeyLoadError                  private keys that cannot be loaded (a ProtocolError too)
 
 Misuse by our own code (wrong argument types, naive datetimes) raises ``TypeError`` or
@@ -77,6 +78,15 @@ class EnvelopeError(ProtocolError):
 
 class ReceiptError(ProtocolError):
     """A receipt is malformed, does not verify, or does not match its message."""
+
+
+class DocumentReferenceError(ProtocolError):
+    """A ``references[]`` entry names no known document, or the wrong digest or type.
+    ``pointer`` locates the entry (``/references/i`` or one of its members)."""
+
+    def __init__(self, code: ReasonCode, message: str, *, pointer: str = "", **context: Any) -> None:
+        super().__init__(code, message, pointer=pointer, **context)
+        self.pointer = pointer
 
 
 class KeyLoadError(ProtocolError):

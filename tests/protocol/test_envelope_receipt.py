@@ -130,6 +130,33 @@ def test_documents_body_with_extra_member(envelope) -> None:
     _malformed({**data, "body": {**data["body"], "note": "hi"}})
 
 
+@pytest.mark.parametrize("kind", [EnvelopeKind.DECLARATION, EnvelopeKind.CLEARANCE_DECISION])
+def test_declaration_kinds_carry_documents_and_the_declaration_id(kind, documents, at) -> None:
+    built = build_envelope(message_id="msg-0002", sender="SG-CUSTOMS", recipient="CN-CUSTOMS",
+                           created_at=at, ttl=TTL, documents=documents, kind=kind,
+                           body={"declarationId": "decl-1"})
+    assert built.kind is kind and built.documents == documents
+    assert built.to_dict()["body"] == {"declarationId": "decl-1",
+                                       "documents": [d.to_dict() for d in documents]}
+    assert Envelope.from_dict(built.to_dict()) == built
+
+
+@pytest.mark.parametrize("kind", ["declaration", "clearance-decision"])
+@pytest.mark.parametrize("body", [
+    {"documents": "x"}, {"declarationId": "decl-1"}, {"declarationId": "decl-1", "documents": []},
+    {"declarationId": 7, "documents": "x"}, {"declarationId": "bad id", "documents": []},
+    {"declarationId": "decl-1", "documents": [{}], "note": 1}],
+    ids=["no-id", "no-documents", "empty", "id-type", "id-form", "extra"])
+def test_malformed_declaration_body(envelope, kind: str, body: dict[str, Any]) -> None:
+    _malformed({**envelope.to_dict(), "kind": kind, "body": body})
+
+
+def test_declaration_body_with_bad_id_form_refused(envelope) -> None:
+    data = envelope.to_dict()
+    _malformed({**data, "kind": "declaration",
+                "body": {"declarationId": "has space", "documents": data["body"]["documents"]}})
+
+
 def test_too_many_documents(envelope) -> None:
     _malformed(envelope.to_dict(), limits=Limits(max_documents_per_envelope=1))
     assert Envelope.from_dict(envelope.to_dict(), limits=Limits(max_documents_per_envelope=2))
