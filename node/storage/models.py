@@ -14,6 +14,12 @@ Tables:
 - ``audit_event``: the append-only, hash-chained audit log.
 - ``api_key``: hashed API keys with roles (and a party id for traders).
 - ``registry_state``: the trust registry versions the node has held (the newest is current).
+- ``declaration``: single declarations, at the exporting customs (``side`` export: the
+  trader's joint status) and at the importing customs (``side`` import), with both
+  clearance decisions, findings, the preference outcome and the forwarding message.
+- ``declaration_document``: the documents of a declaration (declaration, supporting
+  documents, certificates, decisions), each with its recognition at this node.
+- ``declaration_event``: a declaration's timeline (at, event, by, details).
 """
 
 from __future__ import annotations
@@ -125,6 +131,9 @@ class OutboundMessageRecord(SQLModel, table=True):
     created_at: dt.datetime = Field(sa_column=_utc_column())
     expires_at: dt.datetime = Field(sa_column=_utc_column())
     delivered_at: dt.datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    # The flow object a control message belongs to (``declaration:<pk>``), so that its
+    # receipt, failure or re-signing reaches that flow.
+    flow_ref: str | None = Field(default=None, max_length=64, index=True)
 
 
 class InboundMessageRecord(SQLModel, table=True):
@@ -174,3 +183,64 @@ class RegistryStateRecord(SQLModel, table=True):
     registry_json: str = Field(sa_column=Column(Text, nullable=False))
     installed_at: dt.datetime = Field(sa_column=_utc_column())
     installed_by: str = Field(max_length=128)
+
+
+class DeclarationRecord(SQLModel, table=True):
+    """One single declaration at this node (see ``node.services.declarations``)."""
+
+    __tablename__ = "declaration"
+    __table_args__ = (UniqueConstraint("side", "exporting_authority", "declaration_id",
+                                       name="uq_declaration_side_exporter_id"),)
+
+    pk: int | None = Field(default=None, primary_key=True)
+    declaration_id: str = Field(max_length=128, index=True)
+    declaration_sha256: str = Field(max_length=64)
+    side: str = Field(max_length=16)  # DeclarationSide: export | import
+    state: str = Field(max_length=32, index=True)  # DeclarationState
+    exporting_authority: str = Field(max_length=64)
+    importing_authority: str = Field(max_length=64)
+    parties: str = Field(sa_column=Column(Text, nullable=False))  # JSON array of party ids
+    ucr: str | None = Field(default=None, max_length=64)
+    submitted_by: str | None = Field(default=None, max_length=64)
+    export_decision: str = Field(max_length=16)  # Decision
+    export_reasons: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    export_findings: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    export_decided_at: dt.datetime | None = Field(default=None,
+                                                  sa_column=_utc_column(nullable=True))
+    import_decision: str = Field(max_length=16)  # Decision
+    import_reasons: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    import_findings: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    import_decided_at: dt.datetime | None = Field(default=None,
+                                                  sa_column=_utc_column(nullable=True))
+    preference: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    import_declaration_id: str | None = Field(default=None, max_length=128)
+    created_at: dt.datetime = Field(sa_column=_utc_column())
+    updated_at: dt.datetime = Field(sa_column=_utc_column())
+
+
+class DeclarationDocumentRecord(SQLModel, table=True):
+    """A document of a declaration, with the part it plays and its recognition here."""
+
+    __tablename__ = "declaration_document"
+    __table_args__ = (UniqueConstraint("declaration_pk", "document_pk",
+                                       name="uq_declaration_document"),)
+
+    pk: int | None = Field(default=None, primary_key=True)
+    declaration_pk: int = Field(foreign_key="declaration.pk", index=True)
+    document_pk: int = Field(foreign_key="document.pk", index=True)
+    part: str = Field(max_length=32)  # DocumentPart
+    position: int = 0
+    recognition: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+
+
+class DeclarationEventRecord(SQLModel, table=True):
+    """One entry of a declaration's timeline."""
+
+    __tablename__ = "declaration_event"
+
+    pk: int | None = Field(default=None, primary_key=True)
+    declaration_pk: int = Field(foreign_key="declaration.pk", index=True)
+    at: dt.datetime = Field(sa_column=_utc_column())
+    event: str = Field(max_length=64)
+    by: str = Field(max_length=128)
+    details: str = Field(default="{}", sa_column=Column(Text, nullable=False))
