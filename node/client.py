@@ -121,6 +121,33 @@ class NodeClient:
         return self._request("POST", f"/v1/inbox/{document_id}/reject",  # type: ignore[no-any-return]
                              json_body={"reason": reason}).json()
 
+    # -- declarations (single declaration, bilateral clearance) --
+    def submit_declaration(self, package: Mapping[str, Any], to: str | None = None
+                           ) -> dict[str, Any]:
+        """Submit a declaration package at the exporting node; the joint status back."""
+        return self._request("POST", "/v1/declarations", json_body=dict(package),  # type: ignore[no-any-return]
+                             params={"to": to}).json()
+
+    def declaration(self, declaration_id: str) -> dict[str, Any]:
+        """The joint status of a declaration."""
+        return self._request("GET", f"/v1/declarations/{declaration_id}").json()  # type: ignore[no-any-return]
+
+    def declarations(self, state: str | None = None, side: str | None = None,
+                     limit: int = 100, after: int | None = None) -> list[dict[str, Any]]:
+        """Declarations visible to the caller, newest first."""
+        return self._request("GET", "/v1/declarations", params={  # type: ignore[no-any-return]
+            "state": state, "side": side, "limit": limit, "after": after}).json()["declarations"]
+
+    def release_declaration(self, declaration_id: str, reason: str) -> dict[str, Any]:
+        """Officer: release a declaration held at this node."""
+        return self._request("POST", f"/v1/declarations/{declaration_id}/release",  # type: ignore[no-any-return]
+                             json_body={"reason": reason}).json()
+
+    def reject_declaration(self, declaration_id: str, reason: str) -> dict[str, Any]:
+        """Officer: reject a declaration held at this node."""
+        return self._request("POST", f"/v1/declarations/{declaration_id}/reject",  # type: ignore[no-any-return]
+                             json_body={"reason": reason}).json()
+
     def verify(self, signed: bytes) -> dict[str, Any]:
         return self._request("POST", "/v1/verify", content=signed).json()  # type: ignore[no-any-return]
 

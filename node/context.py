@@ -1,9 +1,9 @@
 """Everything a node's request handlers and workers share, built once by the outermost caller.
 
 ``NodeContext.build(settings)`` opens the authority directory, decrypts the signing keys into
-memory, builds the database engine (running migrations), loads the schemas and the mapping
-set, and seeds the registry from ``DIR/registry.json``. Several contexts can live side by
-side in one process (tests run two nodes in one interpreter).
+memory, builds the database engine (running migrations), loads the schemas, the mapping set
+and the clearance rule sets, and seeds the registry from ``DIR/registry.json``. Several
+contexts can live side by side in one process (tests run two nodes in one interpreter).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError
 
+from clearance import ImportRuleSet, RuleSet
 from node.authority import AuthorityDirectory
 from node.errors import ConfigError
 from node.metrics import NodeMetrics
@@ -40,6 +41,8 @@ class NodeContext:
     mappings: MappingSet
     registry: RegistryStore
     limits: Limits
+    reconciliation: RuleSet
+    import_rules: ImportRuleSet
     metrics: NodeMetrics = field(default_factory=NodeMetrics)
 
     @property
@@ -74,6 +77,8 @@ class NodeContext:
             mappings=MappingSet.load(),
             registry=registry,
             limits=settings.limits(),
+            reconciliation=RuleSet.load(),
+            import_rules=ImportRuleSet.load(),
         )
 
     def close(self) -> None:

@@ -64,6 +64,8 @@ _STATUS: dict[ReasonCode, int] = {
     ReasonCode.NOT_FOUND: 404,
     ReasonCode.DOC_TYPE_UNKNOWN: 422,
     ReasonCode.SCHEMA_INVALID: 422,
+    ReasonCode.REFERENCE_UNRESOLVED: 422,
+    ReasonCode.REFERENCE_MISMATCH: 422,
     ReasonCode.CONFLICT: 409,
     ReasonCode.STATE_INVALID: 409,
     ReasonCode.DOCUMENT_DUPLICATE: 409,

@@ -47,7 +47,7 @@ class LocalNetwork:
         self.node_settings = dict(node_settings or {})
         self.passphrases = {spec.authority_id: secrets.token_urlsafe(24).encode()
                             for spec in self.specs}
-        self.ports = {spec.authority_id: free_port() for spec in self.specs}
+        self.ports = {spec.authority_id: free_port() for spec in self.specs if spec.serve}
         self.urls = {aid: f"http://127.0.0.1:{port}" for aid, port in self.ports.items()}
         self.directories: dict[str, AuthorityDirectory] = {}
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
@@ -57,6 +57,8 @@ class LocalNetwork:
         self.directories = setup_network(self.workdir, self.specs, self.urls, self.agreements,
                                          at=at or utc_now(), passphrases=self.passphrases)
         for directory in self.directories.values():
+            if directory.authority_id not in self.urls:
+                continue  # signs offline, runs no node
             if self.node_settings:
                 lines = "".join(f"TRADEACCORD_{k.upper()}={v}\n"
                                 for k, v in self.node_settings.items())
@@ -80,6 +82,11 @@ class LocalNetwork:
 
     def start(self, authority_id: str, timeout: float = 30) -> None:
         """Start one node process and wait until it reports ready."""
+        self.spawn(authority_id)
+        self._wait_ready(authority_id, timeout)
+
+    def spawn(self, authority_id: str) -> None:
+        """Start one node process (without waiting for it)."""
         directory = self.directories[authority_id]
         env = dict(os.environ, TRADEACCORD_PASSPHRASE=self.passphrases[authority_id].decode())
         env.pop("TRADEACCORD_DATABASE_URL", None)
@@ -89,11 +96,13 @@ class LocalNetwork:
              str(directory.path), "--host", "127.0.0.1", "--port", str(self.ports[authority_id])],
             stdout=log, stderr=subprocess.STDOUT, env=env)
         log.close()
-        self._wait_ready(authority_id, timeout)
 
-    def start_all(self) -> None:
-        for spec in self.specs:
-            self.start(spec.authority_id)
+    def start_all(self, timeout: float = 45) -> None:
+        """Start every node at once, then wait until each reports ready."""
+        for authority_id in self.urls:
+            self.spawn(authority_id)
+        for authority_id in self.urls:
+            self._wait_ready(authority_id, timeout)
 
     def _wait_ready(self, authority_id: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout

@@ -33,10 +33,14 @@ from trust_registry import (
 
 @dataclass(frozen=True, slots=True)
 class AuthoritySpec:
+    """An authority of a pilot network. ``serve`` false: it signs offline (its directory
+    and registry entry exist) but runs no node."""
+
     authority_id: str
     country: str
     name: str
     roles: tuple[str, ...] = ("customs",)
+    serve: bool = True
 
 
 @dataclass(frozen=True, slots=True)

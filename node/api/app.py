@@ -19,8 +19,9 @@ from typing import Any
 import httpx
 from fastapi import FastAPI, Request, Response
 
-from node.api import documents, ops, outbox, peer, registry, verify
+from node.api import declarations, documents, ops, outbox, peer, registry, verify
 from node.api.errors import install_error_handlers
+from node.api.schemas import install_body_schemas
 from node.context import NodeContext
 from node.services.delivery import DeliveryWorker
 from node.settings import Settings
@@ -131,6 +132,7 @@ def create_app(settings: Settings, *, run_worker: bool = True,
         log.info("request", extra=fields)
         return response
 
-    for module in (documents, verify, registry, outbox, peer, ops):
+    for module in (documents, declarations, verify, registry, outbox, peer, ops):
         app.include_router(module.router)
+    install_body_schemas(app, declarations.BODY_MODELS)
     return app

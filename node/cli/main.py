@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from node.cli.authority_cmd import authority_app
+from node.cli.declaration_cmd import declaration_app
 from node.cli.demo_cmd import demo
 from node.cli.doc_cmd import doc_app
 from node.cli.inbox_cmd import audit_app, inbox_app
@@ -22,6 +23,7 @@ def build_app() -> typer.Typer:
     )
     app.add_typer(authority_app, name="authority")
     app.add_typer(doc_app, name="doc")
+    app.add_typer(declaration_app, name="declaration")
     app.add_typer(node_app, name="node")
     app.add_typer(inbox_app, name="inbox")
     app.add_typer(audit_app, name="audit")

@@ -35,12 +35,18 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from node.context import NodeContext
 from node.errors import ConflictError, NotFoundError
-from node.services import trust
+from node.services import flows, trust
 from node.services.audit import append_event
 from node.services.documents import DeliveryState, enqueue_control
 from node.storage.database import read_session, write_session
 from node.storage.models import DeliveryRecord, DocumentRecord, OutboundMessageRecord
-from protocol.envelope import EnvelopeKind, build_envelope, envelope_sha256, sign_envelope
+from protocol.envelope import (
+    DOCUMENT_KINDS,
+    EnvelopeKind,
+    build_envelope,
+    envelope_sha256,
+    sign_envelope,
+)
 from protocol.errors import ProtocolError
 from protocol.jws import GeneralJWS, JWSType, verify
 from protocol.reason_codes import ReasonCode
@@ -140,7 +146,8 @@ def claim(ctx: NodeContext, at: dt.datetime, limit: int) -> list[Claimed]:
             col(OutboundMessageRecord.next_attempt_at)).limit(limit)
         for row in session.exec(_locking(query, session)).all():
             if row.expires_at <= at:
-                _finish_dead(session, row, ReasonCode.MESSAGE_EXPIRED, "envelope expired", at)
+                _finish_dead(ctx, session, row, ReasonCode.MESSAGE_EXPIRED, "envelope expired",
+                             at)
                 continue
             attempts = row.attempts + 1  # read now: the ORM update below refreshes ``row``
             result = session.execute(
@@ -161,8 +168,8 @@ def _deliveries(session: Session, message_id: str) -> list[DeliveryRecord]:
         DeliveryRecord.message_id == message_id)).all())
 
 
-def _finish_dead(session: Session, row: OutboundMessageRecord, code: ReasonCode, error: str,
-                 at: dt.datetime, state: str = "dead") -> None:
+def _finish_dead(ctx: NodeContext, session: Session, row: OutboundMessageRecord,
+                 code: ReasonCode, error: str, at: dt.datetime, state: str = "dead") -> None:
     row.state = state
     row.last_error = f"{code.value}: {error}"
     row.lease_until = None
@@ -176,6 +183,7 @@ def _finish_dead(session: Session, row: OutboundMessageRecord, code: ReasonCode,
     append_event(session, event=f"delivery.{state}", actor="worker",
                  subject=f"message:{row.message_id}",
                  details={"peer": row.peer, "code": code.value, "error": error[:500]}, at=at)
+    flows.on_failure(ctx, session, row, code, at)
 
 
 def verify_receipt(ctx: NodeContext, claimed: Claimed, body: bytes, at: dt.datetime) -> Receipt:
@@ -238,6 +246,7 @@ def record_receipt(ctx: NodeContext, claimed: Claimed, receipt: Receipt, body: b
                      details={"receiptId": receipt.receipt_id,
                               "outcomes": {o.document_id: o.outcome.value
                                            for o in receipt.outcomes}}, at=at)
+        flows.on_receipt(ctx, session, row, receipt, at)
         session.commit()
 
 
@@ -251,9 +260,9 @@ def record_failure(ctx: NodeContext, claimed: Claimed, *, code: ReasonCode, erro
         if row is None or row.state != "sending" or row.attempts != claimed.attempts:
             return
         if final:
-            _finish_dead(session, row, code, error, at, state="failed")
+            _finish_dead(ctx, session, row, code, error, at, state="failed")
         elif claimed.attempts >= settings.delivery_max_attempts:
-            _finish_dead(session, row, code, error, at)
+            _finish_dead(ctx, session, row, code, error, at)
         else:
             row.state = "pending"
             row.lease_until = None
@@ -281,11 +290,16 @@ def retry_message(ctx: NodeContext, session: Session, message_id: str, actor: st
                             f"message {message_id} is {row.state}; only dead or failed "
                             "messages can be retried")
     reassemble = row.expires_at <= at + dt.timedelta(minutes=5)
+    successor = row
     if reassemble and row.kind != EnvelopeKind.DOCUMENTS.value:
-        # An expired control message is signed afresh with the same body.
-        payload = GeneralJWS.parse(row.envelope_bytes).payload_json()
-        enqueue_control(ctx, session, peer=row.peer, kind=EnvelopeKind(row.kind),
-                        body=payload["body"], at=at)
+        # An expired control message is signed afresh with the same body (and the same
+        # documents, for the kinds that carry them), still linked to its flow.
+        kind = EnvelopeKind(row.kind)
+        body = dict(GeneralJWS.parse(row.envelope_bytes).payload_json()["body"])
+        documents = tuple(GeneralJWS.parse(item) for item in body.pop("documents", ())) \
+            if kind in DOCUMENT_KINDS else ()
+        successor = enqueue_control(ctx, session, peer=row.peer, kind=kind, body=body, at=at,
+                                    documents=documents, flow_ref=row.flow_ref)
     row.state = "retired" if reassemble else "pending"
     row.attempts = 0
     row.next_attempt_at = at
@@ -300,6 +314,7 @@ def retry_message(ctx: NodeContext, session: Session, message_id: str, actor: st
         session.add(delivery)
     append_event(session, event="delivery.retried", actor=actor, subject=f"message:{message_id}",
                  details={"reassembled": reassemble}, at=at)
+    flows.on_retry(ctx, session, successor, at)
     return row
 
 

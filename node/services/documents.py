@@ -29,6 +29,7 @@ from protocol.envelope import (
     envelope_sha256,
     sign_envelope,
 )
+from protocol.jws import GeneralJWS
 from protocol.reason_codes import ReasonCode
 from protocol.signed_document import document_sha256, sign_document
 from protocol.timeutil import format_time
@@ -301,19 +302,28 @@ def review(ctx: NodeContext, session: Session, principal: Principal, document_id
 
 
 def enqueue_control(ctx: NodeContext, session: Session, *, peer: str, kind: EnvelopeKind,
-                    body: dict[str, Any], at: dt.datetime) -> OutboundMessageRecord:
-    """Queue a signed control envelope (built once: its message id is stable)."""
+                    body: dict[str, Any], at: dt.datetime,
+                    documents: tuple[GeneralJWS, ...] = (),
+                    flow_ref: str | None = None) -> OutboundMessageRecord:
+    """Queue a signed envelope of ``kind`` (built once: its message id is stable).
+
+    For the kinds that carry documents (``declaration``, ``clearance-decision``) the
+    ``documents`` go beside the ``body`` members; ``flow_ref`` links the message to the flow
+    object it belongs to, so that its receipt or failure reaches that flow."""
     message_id = str(uuid.uuid4())
     envelope = build_envelope(message_id=message_id, sender=ctx.authority_id, recipient=peer,
                               created_at=at,
                               ttl=dt.timedelta(seconds=ctx.settings.envelope_ttl_seconds),
-                              kind=kind, body=body)
+                              kind=kind, body=body, documents=documents)
     signed = sign_envelope(envelope, ctx.node_signer, signed_at=at)
     message = OutboundMessageRecord(
         message_id=message_id, peer=peer, kind=kind.value, envelope_bytes=signed.to_json(),
         envelope_sha256=envelope_sha256(signed), state="pending", attempts=0,
-        next_attempt_at=at, created_at=at, expires_at=envelope.expires_at)
+        next_attempt_at=at, created_at=at, expires_at=envelope.expires_at, flow_ref=flow_ref)
     session.add(message)
+    details: dict[str, Any] = {"to": peer, **body}
+    if documents:
+        details["documents"] = [document_sha256(document) for document in documents]
     append_event(session, event=f"control.{kind.value}", actor="node",
-                 subject=f"message:{message_id}", details={"to": peer, **body}, at=at)
+                 subject=f"message:{message_id}", details=details, at=at)
     return message

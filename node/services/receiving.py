@@ -11,10 +11,14 @@ Steps (each refusal before step 7 stores nothing and answers 4xx with a reason c
 6. Fresh: not past ``expiresAt`` (MESSAGE_EXPIRED). A message id seen before with the same
    digest gets the stored receipt again (idempotent); with another digest, MESSAGE_DUPLICATE.
 7. Per document, outside any transaction: integrity, chain, schema, recognition, mapping →
-   ``accepted`` | ``rejected`` | ``held-for-review`` with reason codes.
-8. One transaction stores the message, every document and its outcome, the audit events
-   and the signed receipt; a concurrent copy of the same message loses the unique-key race
-   and answers with the winner's receipt.
+   ``accepted`` | ``rejected`` | ``held-for-review`` with reason codes. Then, for the kinds
+   that belong to a flow, what that flow adds (still outside the transaction): the import
+   clearance of a forwarded ``declaration`` (``declarations.importing``); for a
+   ``clearance-decision``, the declaration it concerns must be one this node forwarded to
+   the sender (NOT_FOUND, nothing stored).
+8. One transaction stores the message, every document and its outcome, what the flow adds,
+   the audit events and the signed receipt; a concurrent copy of the same message loses
+   the unique-key race and answers with the winner's receipt.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,10 +37,17 @@ from node.context import NodeContext
 from node.errors import AuthError, ConflictError, NotFoundError, RequestError
 from node.services import trust
 from node.services.audit import AuditEvent, append_event, append_events
+from node.services.declarations import exporting, importing
 from node.services.delivery import OUTCOME_STATE
 from node.storage.database import read_session, write_session
 from node.storage.models import DeliveryRecord, DocumentRecord, InboundMessageRecord
-from protocol.envelope import Envelope, EnvelopeKind, StatusChangeNotice, envelope_sha256
+from protocol.envelope import (
+    DOCUMENT_KINDS,
+    Envelope,
+    EnvelopeKind,
+    StatusChangeNotice,
+    envelope_sha256,
+)
 from protocol.errors import EnvelopeError, ProtocolError
 from protocol.jws import GeneralJWS, JWSType, verify
 from protocol.limits import Limits
@@ -189,16 +201,63 @@ def receive_envelope(ctx: NodeContext, body: bytes, at: dt.datetime) -> ReceiveR
         return stored
     if envelope.kind is EnvelopeKind.STATUS_CHANGE:
         return _status_change(ctx, envelope, digest, body, at)
-    if envelope.kind is not EnvelopeKind.DOCUMENTS:
+    if envelope.kind not in DOCUMENT_KINDS:
         raise EnvelopeError(ReasonCode.ENVELOPE_MALFORMED,
                             f"envelope kind {envelope.kind.value} is not accepted by this node")
+    if envelope.kind is EnvelopeKind.CLEARANCE_DECISION:
+        with read_session(ctx.engine) as session:
+            exporting.check_decision_envelope(session, sender=envelope.sender,
+                                              declaration_id=str(envelope.body["declarationId"]),
+                                              authority_id=ctx.authority_id)
     # Step 7
     decided = [_decide(ctx, registry, envelope, item, at) for item in envelope.documents]
+    flow = _flow(ctx, registry, envelope, decided, at)
     # Step 8
     try:
-        return _store(ctx, envelope, jws, digest, decided, body, at)
+        return _store(ctx, envelope, jws, digest, decided, body, at, flow)
     except IntegrityError as error:
         return _receipt_after_race(ctx, envelope, digest, error)
+
+
+AfterStore = Callable[[Session, dict[tuple[str, str], DocumentRecord], list[DocumentOutcome]],
+                      None]
+
+
+def _flow(ctx: NodeContext, registry: TrustRegistry, envelope: Envelope, decided: list[_Decided],
+          at: dt.datetime) -> AfterStore | None:
+    """What a flow adds to the receiving transaction, worked out before it (step 7½): the
+    import clearance of a forwarded declaration, or the importing customs' decision on one
+    this node forwarded."""
+    if envelope.kind is EnvelopeKind.DECLARATION:
+        received = [importing.Received(item.jws, item.document, item.outcome, item.mapped)
+                    for item in decided]
+        import_plan = importing.plan(ctx, registry, envelope, received, at)
+        if import_plan is None:
+            return None
+
+        def clear(session: Session, stored: dict[tuple[str, str], DocumentRecord],
+                  outcomes: list[DocumentOutcome]) -> None:
+            importing.store(ctx, session, import_plan, stored, at)
+
+        return clear
+    if envelope.kind is EnvelopeKind.CLEARANCE_DECISION:
+        declaration_id = str(envelope.body["declarationId"])
+
+        def record(session: Session, stored: dict[tuple[str, str], DocumentRecord],
+                   outcomes: list[DocumentOutcome]) -> None:
+            for item, outcome in zip(decided, outcomes, strict=True):
+                header = item.document or {}
+                document = stored.get((str(header.get("issuer", "")), outcome.document_id))
+                if document is None or ReasonCode.DOCUMENT_DUPLICATE in outcome.reasons:
+                    continue
+                exporting.record_import_decision(
+                    ctx, session, sender=envelope.sender, declaration_id=declaration_id,
+                    decision_record=document, document=item.document,
+                    recognised=outcome.outcome is Outcome.ACCEPTED, reasons=outcome.reasons,
+                    at=at)
+
+        return record
+    return None
 
 
 def _receipt_after_race(ctx: NodeContext, envelope: Envelope, digest: str,
@@ -282,8 +341,10 @@ def _duplicate_code(existing: DocumentRecord | None, decided_sha256: str | None,
 
 
 def _store(ctx: NodeContext, envelope: Envelope, jws: GeneralJWS, digest: str,
-           decided: list[_Decided], body: bytes, at: dt.datetime) -> ReceiveResult:
+           decided: list[_Decided], body: bytes, at: dt.datetime,
+           after_store: AfterStore | None = None) -> ReceiveResult:
     outcomes: list[DocumentOutcome] = []
+    stored: dict[tuple[str, str], DocumentRecord] = {}
     events: list[AuditEvent] = []
     actor = f"peer:{envelope.sender}"
     with write_session(ctx.engine) as session:
@@ -308,6 +369,8 @@ def _store(ctx: NodeContext, envelope: Envelope, jws: GeneralJWS, digest: str,
                     document_id=outcome.document_id, document_sha256=outcome.document_sha256,
                     document_type=outcome.document_type, outcome=Outcome.REJECTED,
                     reasons=(duplicate,))
+                if existing is not None and existing.sha256 == outcome.document_sha256:
+                    stored.setdefault(identity, existing)
             elif item.document is not None:
                 seen[identity] = outcome.document_sha256
                 # A record refused earlier (by the checks, not by an officer) is replaced:
@@ -332,6 +395,7 @@ def _store(ctx: NodeContext, envelope: Envelope, jws: GeneralJWS, digest: str,
                 record.registry_version = outcome.registry_version
                 record.mapped_json = json.dumps(item.mapped) if item.mapped is not None else None
                 session.add(record)
+                stored[identity] = record
             outcomes.append(outcome)
             events.append(AuditEvent(
                 f"document.{outcome.outcome.value}", actor, f"document:{outcome.document_id}",
@@ -340,6 +404,9 @@ def _store(ctx: NodeContext, envelope: Envelope, jws: GeneralJWS, digest: str,
                  "reasons": [code.value for code in outcome.reasons],
                  "agreementId": outcome.agreement_id, "recognisedAs": outcome.recognised_as,
                  "registryVersion": outcome.registry_version}))
+        if after_store is not None:
+            session.flush()
+            after_store(session, stored, outcomes)
         receipt = Receipt(receipt_id=str(uuid.uuid4()), message_id=envelope.message_id,
                           envelope_sha256=digest, sender=ctx.authority_id,
                           recipient=envelope.sender, received_at=at, outcomes=tuple(outcomes))
