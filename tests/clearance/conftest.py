@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from clearance import RuleSet
+from clearance import ImportRuleSet, RuleSet
 
 DATA = Path(__file__).parent / "data"
 
@@ -80,6 +80,11 @@ def air_package() -> Package:
 @pytest.fixture(scope="session")
 def rules() -> RuleSet:
     return RuleSet.load()
+
+
+@pytest.fixture(scope="session")
+def import_rules() -> ImportRuleSet:
+    return ImportRuleSet.load()
 
 
 @pytest.fixture
