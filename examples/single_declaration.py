@@ -2,7 +2,7 @@
 
 Two nodes run as real processes. SG-CUSTOMS and CN-CUSTOMS sign an agreement under which
 Singapore's export declarations are recognised in China as import declarations, through the
-shipped equivalence mapping ``customs-declaration-export-to-import-1.0``. An SG customs
+shipped equivalence mapping ``customs-declaration-export-to-import-1.1``. An SG customs
 officer sends the exporter's declaration; CN-CUSTOMS recognises it and derives the import
 declaration, which keeps the id and SHA-256 of the signed original.
 Run: python examples/single_declaration.py
@@ -23,12 +23,13 @@ from node.services.apikeys import Role
 from trust_registry import Direction
 
 EXAMPLES = Path(__file__).resolve().parent / "documents"
-MAPPING = "customs-declaration-export-to-import-1.0"
+MAPPING = "customs-declaration-export-to-import-1.1"
 
 
 def main() -> int:
     declaration = json.loads((EXAMPLES / "customs-declaration.json").read_text("utf-8"))
     declaration.pop("id")
+    declaration.pop("issuer")  # the node signing it fills in its own authority id
     with tempfile.TemporaryDirectory() as tmp, LocalNetwork(
         Path(tmp),
         [AuthoritySpec("SG-CUSTOMS", "SG", "Singapore Customs"),

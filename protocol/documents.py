@@ -63,6 +63,7 @@ DOCUMENT_TYPES: tuple[str, ...] = (
     "phytosanitary-certificate",
     "bill-of-lading",
     "commercial-invoice",
+    "purchase-order",
     "transport-document",
     "payment-record",
     "clearance-decision",

@@ -1,8 +1,8 @@
 """The documented CLI contract for documents: authority init, doc sign, doc verify.
 
-Every example document is signed and verified; the refusals named by the foundation issue
-(duplicate member, one-byte change, alg none, unknown root) each exit 1 with their own
-code; and ``doc verify --registry --as`` runs recognition.
+Every example document is signed by the authority it names as issuer and verified; the
+refusals named by the foundation issue (duplicate member, one-byte change, alg none, unknown
+root) each exit 1 with their own code; and ``doc verify --registry --as`` runs recognition.
 """
 
 from __future__ import annotations
@@ -29,12 +29,15 @@ def cli(*args: object) -> tuple[int, str]:
 def authorities(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     base = tmp_path_factory.mktemp("authorities")
     dirs = {}
-    for authority_id, country in (("SG-CUSTOMS", "SG"), ("CN-CUSTOMS", "CN"),
-                                  ("JP-CUSTOMS", "JP")):
+    for authority_id, country, role in (("SG-CUSTOMS", "SG", "customs"),
+                                        ("SG-CHAMBER", "SG", "origin"),
+                                        ("SG-NPPO", "SG", "plant-protection"),
+                                        ("CN-CUSTOMS", "CN", "customs"),
+                                        ("JP-CUSTOMS", "JP", "customs")):
         directory = base / authority_id
         code, output = cli("authority", "init", "--id", authority_id, "--country", country,
-                           "--name", f"{authority_id} authority", "--dir", directory,
-                           "--insecure-plaintext-keys")
+                           "--name", f"{authority_id} authority", "--role", role,
+                           "--dir", directory, "--insecure-plaintext-keys")
         assert code == 0, output
         dirs[authority_id] = directory
     return dirs
@@ -43,11 +46,11 @@ def authorities(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 @pytest.mark.parametrize("example", EXAMPLES, ids=[p.stem for p in EXAMPLES])
 def test_every_example_signs_and_verifies(example: Path, authorities: dict[str, Path],
                                           tmp_path: Path) -> None:
-    sg = authorities["SG-CUSTOMS"]
+    issuer = authorities[json.loads(example.read_text())["issuer"]]
     signed = tmp_path / "signed.json"
-    code, output = cli("doc", "sign", "--authority-dir", sg, example, "-o", signed)
+    code, output = cli("doc", "sign", "--authority-dir", issuer, example, "-o", signed)
     assert code == 0, output
-    code, output = cli("doc", "verify", signed, "--anchor", sg / "root.pem", "--json")
+    code, output = cli("doc", "verify", signed, "--anchor", issuer / "root.pem", "--json")
     report = json.loads(output)
     assert code == 0 and report["valid"] is True
     assert report["checks"] == {"json": "VALID", "integrity": "VALID", "chain": "VALID",
@@ -57,7 +60,7 @@ def test_every_example_signs_and_verifies(example: Path, authorities: dict[str, 
 @pytest.fixture
 def signed(authorities: dict[str, Path], tmp_path: Path) -> Path:
     out = tmp_path / "coo.json"
-    code, output = cli("doc", "sign", "--authority-dir", authorities["SG-CUSTOMS"],
+    code, output = cli("doc", "sign", "--authority-dir", authorities["SG-CHAMBER"],
                        EXAMPLES[[p.stem for p in EXAMPLES].index("certificate-of-origin")],
                        "-o", out)
     assert code == 0, output
@@ -74,7 +77,7 @@ def test_rejects_duplicate_member(signed: Path, authorities: dict[str, Path],
     text = signed.read_text().strip()
     bad = tmp_path / "dup.json"
     bad.write_text(text[:-1] + ',"payload":"e30"}')
-    code, report = _verify(bad, authorities["SG-CUSTOMS"] / "root.pem")
+    code, report = _verify(bad, authorities["SG-CHAMBER"] / "root.pem")
     assert code == 1 and report["reasons"] == ["JSON_DUPLICATE_MEMBER"]
 
 
@@ -86,7 +89,7 @@ def test_rejects_one_byte_change(signed: Path, authorities: dict[str, Path],
     jws["payload"] = b64url_encode(bytes(payload))
     bad = tmp_path / "changed.json"
     bad.write_text(json.dumps(jws))
-    code, report = _verify(bad, authorities["SG-CUSTOMS"] / "root.pem")
+    code, report = _verify(bad, authorities["SG-CHAMBER"] / "root.pem")
     assert code == 1 and report["reasons"] == ["SIGNATURE_INVALID"]
     assert report["checks"]["integrity"] == "INVALID"
 
@@ -99,7 +102,7 @@ def test_rejects_alg_none(signed: Path, authorities: dict[str, Path], tmp_path: 
                             "signature": b64url_encode(b"\x00")}
     bad = tmp_path / "none.json"
     bad.write_text(json.dumps(jws))
-    code, report = _verify(bad, authorities["SG-CUSTOMS"] / "root.pem")
+    code, report = _verify(bad, authorities["SG-CHAMBER"] / "root.pem")
     assert code == 1 and report["reasons"] == ["ALG_NOT_ALLOWED"]
 
 

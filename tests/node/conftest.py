@@ -189,22 +189,27 @@ def network(network_factory: Callable[..., Network]) -> Network:
 
 
 def certificate_of_origin(document_id: str | None = None) -> dict[str, object]:
+    """The example certificate of origin without ``id`` and ``issuer``: the node that signs it
+    fills in its own (the example's issuer, SG-CHAMBER, is not a node in these networks)."""
     import json
 
     document = json.loads((Path(__file__).parents[2] / "examples" / "documents" /
                            "certificate-of-origin.json").read_text())
     document.pop("id", None)
+    document.pop("issuer", None)
     if document_id:
         document["id"] = document_id
     return document  # type: ignore[no-any-return]
 
 
 def example(doc_type: str) -> dict[str, object]:
+    """The example of ``doc_type`` without ``id`` and ``issuer``, for the signing node to fill."""
     import json
 
     document = json.loads((Path(__file__).parents[2] / "examples" / "documents" /
                            f"{doc_type}.json").read_text())
     document.pop("id", None)
+    document.pop("issuer", None)
     return document  # type: ignore[no-any-return]
 
 

@@ -12,7 +12,7 @@ from tests.node.conftest import CN, SG, Network, example, final_delivery
 from trust_registry import Direction, TrustRegistry
 
 MAPPED = AgreementSpec("SG-CN-SD-2026", "SG-CUSTOMS", "CN-CUSTOMS", ("customs-declaration",),
-                       mapping_ids=("customs-declaration-export-to-import-1.0",),
+                       mapping_ids=("customs-declaration-export-to-import-1.1",),
                        direction=Direction.OUTBOUND)
 
 

@@ -178,7 +178,7 @@ def _common_variants(doc_type: str) -> list[Variant]:
 
 CD, CO, PC = "customs-declaration", "certificate-of-origin", "phytosanitary-certificate"
 BL, CI, TD = "bill-of-lading", "commercial-invoice", "transport-document"
-PR, DC = "payment-record", "clearance-decision"
+PR, DC, PO = "payment-record", "clearance-decision", "purchase-order"
 GOODS = "/body/goodsItems"
 COMMODITIES = "/body/consignment/commodities"
 BOTH_CODES = {"UNLocationCode": "CNSHA", "IATAAirportCode": "PVG"}
@@ -187,6 +187,47 @@ BOTH_CODES = {"UNLocationCode": "CNSHA", "IATAAirportCode": "PVG"}
 def _held_without_reason(document: dict[str, Any]) -> None:
     document["body"]["decision"] = "held"
     del document["body"]["reason"]
+
+
+def _rejected_without_reason(document: dict[str, Any]) -> None:
+    document["body"]["decision"] = "rejected"
+    del document["body"]["reason"]
+
+
+FINDING: dict[str, Any] = {
+    "ruleId": "REC-VALUE-01",
+    "ruleVersion": "1.0",
+    "title": "Declared customs value equals the invoice total",
+    "severity": "hold",
+    "message": "The declared customs value 21000 USD differs from the invoice total 21960 USD.",
+    "subjects": [
+        {"documentId": "1695026b-637f-402b-971a-0d26b35e494f", "documentType": CD,
+         "pointer": "/body/goodsItems", "value": 21000, "note": "sum of /customsValue/amount"},
+        {"documentId": "f60af4cb-0165-44a1-b763-577fcdf8ce87", "documentType": CI,
+         "pointer": "/body/totalAmount", "value": 21960},
+    ],
+}
+"""A valid clearance-decision 1.1 finding."""
+
+
+def with_finding(**changes: Any) -> Callable[[dict[str, Any]], None]:
+    """``findings`` set to one copy of FINDING with ``changes`` applied (``subject`` changes
+    the first subject; a value of None deletes the member)."""
+
+    def mutate(document: dict[str, Any]) -> None:
+        finding = copy.deepcopy(FINDING)
+        for name, value in changes.items():
+            if name != "subject":
+                finding[name] = value
+        subject_changes: dict[str, Any] = changes.get("subject", {})
+        for name, value in subject_changes.items():
+            if value is None:
+                del finding["subjects"][0][name]
+            else:
+                finding["subjects"][0][name] = value
+        document["body"]["findings"] = [finding]
+
+    return mutate
 
 
 _SPECIFIC: list[Variant] = [
@@ -203,6 +244,21 @@ _SPECIFIC: list[Variant] = [
     bad(CD, "sequence-zero", f"{GOODS}/0/sequence", 0),
     bad(CD, "no-goods-items", GOODS, []),
     Variant("no-declarant", CD, keep_parties_except("declarant"), INVALID, "/parties"),
+    # customs-declaration 1.1 members
+    bad(CD, "ucr-lower-case", "/body/ucr", "6sg201912345K-0457"),
+    bad(CD, "ucr-without-year-digit", "/body/ucr", "SG201912345K-0457"),
+    bad(CD, "ucr-too-long", "/body/ucr", "6SG" + "X" * 33),
+    bad(CD, "function-code-unknown", "/body/functionCode", "replacement"),
+    bad(CD, "transport-document-type-unknown", "/body/transport/transportDocument/typeCode", "BOL"),
+    missing(CD, "transport-document-without-number", "/body/transport/transportDocument/number"),
+    bad(CD, "transport-document-unknown-member", "/body/transport/transportDocument/date", "x"),
+    bad(CD, "declaration-incoterm-2010-only", "/body/incoterms/code", "DDU"),
+    missing(CD, "incoterms-without-place", "/body/incoterms/place"),
+    bad(CD, "invoice-amount-currency-lower-case", "/body/invoiceAmount/currency", "usd"),
+    bad(CD, "invoice-amount-negative", "/body/invoiceAmount/amount", -21960),
+    bad(CD, "preference-agreement-leading-space", f"{GOODS}/0/preference/agreement", " RCEP"),
+    bad(CD, "preference-unknown-member", f"{GOODS}/1/preference/eligible", True),
+    missing(CD, "preference-without-agreement", f"{GOODS}/0/preference/agreement"),
     # certificate-of-origin
     missing(CO, "missing-certificate-number", "/body/certificateNumber"),
     bad(CO, "hs-code-five-digits", f"{GOODS}/0/hsCode", "60290"),
@@ -277,6 +333,51 @@ _SPECIFIC: list[Variant] = [
         INVALID,
         "/references",
     ),
+    # clearance-decision 1.1 members
+    bad(DC, "refused-is-1.0-only", "/body/decision", "refused"),
+    Variant("rejected-without-reason", DC, _rejected_without_reason, INVALID, "/body"),
+    Variant("reason-code-lower-case", DC, set_at("/body/reasons", ["RECONCILIATION_MISMATCH", "held"]),
+            INVALID, "/body/reasons/1"),
+    bad(DC, "reasons-too-many", "/body/reasons", ["RECONCILIATION_MISMATCH"] * 65),
+    bad(DC, "decided-by-unknown", "/body/decidedBy", "robot"),
+    bad(DC, "decision-ucr-malformed", "/body/ucr", "SG-0457"),
+    bad(DC, "related-decision-id-with-space", "/body/relatedDecisionId", "export decision"),
+    Variant("preference-eligible-string", DC,
+            set_at("/body/preference", {"claimed": True, "eligible": "yes", "reasons": []}),
+            INVALID, "/body/preference/eligible"),
+    bad(DC, "preference-without-reasons", "/body/preference", {"claimed": False, "eligible": None}),
+    Variant("finding-rule-id-lower-case", DC, with_finding(ruleId="rec-value-01"), INVALID,
+            "/body/findings/0/ruleId"),
+    Variant("finding-rule-version-one-part", DC, with_finding(ruleVersion="1"), INVALID,
+            "/body/findings/0/ruleVersion"),
+    Variant("finding-severity-unknown", DC, with_finding(severity="fatal"), INVALID,
+            "/body/findings/0/severity"),
+    Variant("finding-without-subjects", DC, with_finding(subjects=[]), INVALID,
+            "/body/findings/0/subjects"),
+    Variant("finding-unknown-member", DC, with_finding(extra=1), INVALID,
+            "/body/findings/0/extra"),
+    Variant("subject-pointer-relative", DC, with_finding(subject={"pointer": "body/total"}),
+            INVALID, "/body/findings/0/subjects/0/pointer"),
+    Variant("subject-pointer-bad-escape", DC, with_finding(subject={"pointer": "/a~2"}),
+            INVALID, "/body/findings/0/subjects/0/pointer"),
+    Variant("subject-without-value", DC, with_finding(subject={"value": None}), INVALID,
+            "/body/findings/0/subjects/0"),
+    Variant("subject-document-type-unknown", DC,
+            with_finding(subject={"documentType": "packing-list"}), INVALID,
+            "/body/findings/0/subjects/0/documentType"),
+    Variant("findings-too-many", DC, set_at("/body/findings", [FINDING] * 201), INVALID,
+            "/body/findings"),
+    # purchase-order
+    missing(PO, "missing-order-number", "/body/orderNumber"),
+    missing(PO, "missing-line-unit-price", "/body/lineItems/1/unitPrice"),
+    bad(PO, "order-hs-code-with-dot", "/body/lineItems/0/hsCode", "0602.90"),
+    bad(PO, "order-currency-lower-case", "/body/currency", "usd"),
+    bad(PO, "order-without-lines", "/body/lineItems", []),
+    bad(PO, "order-incoterm-2010-only", "/body/incoterms/code", "DAT"),
+    bad(PO, "requested-delivery-not-a-date", "/body/requestedDeliveryDate", "end of November"),
+    bad(PO, "payment-method-unknown", "/body/paymentTerms/method", "barter"),
+    Variant("no-seller", PO, keep_parties_except("seller"), INVALID, "/parties"),
+    Variant("no-buyer", PO, keep_parties_except("buyer"), INVALID, "/parties"),
 ]
 
 VARIANTS: list[Variant] = [v for t in DOCUMENT_TYPES for v in _common_variants(t)] + _SPECIFIC
@@ -307,8 +408,6 @@ def test_example_is_valid_under_both_validators(
     document = examples[doc_type]
     schemas.validate(document)
     schemas.validate_reference(document)
-    assert document["issuer"] == "SG-CUSTOMS"
-    assert document["version"] == "1.0"
 
 
 def test_example_references_name_the_other_examples(examples: dict[str, dict[str, Any]]) -> None:
@@ -346,6 +445,100 @@ def test_examples_describe_one_shipment(examples: dict[str, dict[str, Any]]) -> 
     assert {code for item in bill["consignmentItems"] for code in item["HSCodes"]} == hs_codes
     gross = [c["cargoGrossWeight"]["value"] for i in bill["consignmentItems"] for c in i["cargoItems"]]
     assert gross == [item["grossMassKg"] for item in declaration]
+
+
+# -- minor versions: 1.1 beside 1.0 --------------------------------------------------------
+
+DECLARATION_1_1_BODY = ("ucr", "functionCode", "invoiceAmount", "incoterms")
+
+
+def _declaration_1_0(examples: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The example declaration without the members 1.1 added, at version 1.0."""
+    document = copy.deepcopy(examples[CD])
+    document["version"] = "1.0"
+    for name in DECLARATION_1_1_BODY:
+        del document["body"][name]
+    del document["body"]["transport"]["transportDocument"]
+    for item in document["body"]["goodsItems"]:
+        del item["preference"]
+    return document
+
+
+def test_declaration_1_0_stays_valid_and_is_valid_as_1_1(
+    schemas: DocumentSchemas, examples: dict[str, dict[str, Any]]
+) -> None:
+    document = _declaration_1_0(examples)
+    assert outcome(schemas.validate, document) is None
+    assert outcome(schemas.validate_reference, document) is None
+    document["version"] = "1.1"  # 1.1 only adds optional members
+    assert outcome(schemas.validate, document) is None
+    assert outcome(schemas.validate_reference, document) is None
+
+
+@pytest.mark.parametrize("member", [*DECLARATION_1_1_BODY, "transport", "goodsItems"])
+def test_declaration_1_0_refuses_the_1_1_members(
+    schemas: DocumentSchemas, examples: dict[str, dict[str, Any]], member: str
+) -> None:
+    document = _declaration_1_0(examples)
+    source = examples[CD]["body"]
+    if member == "transport":
+        document["body"]["transport"]["transportDocument"] = source["transport"]["transportDocument"]
+        pointer = "/body/transport/transportDocument"
+    elif member == "goodsItems":
+        document["body"]["goodsItems"][1]["preference"] = {"agreement": "RCEP"}
+        pointer = f"{GOODS}/1/preference"
+    else:
+        document["body"][member] = source[member]
+        pointer = f"/body/{member}"
+    assert outcome(schemas.validate, document) == (INVALID, pointer)
+    assert outcome(schemas.validate_reference, document) == (INVALID, pointer)
+
+
+def test_clearance_decision_1_0_stays_valid_with_refused(
+    schemas: DocumentSchemas, examples: dict[str, dict[str, Any]]
+) -> None:
+    document = copy.deepcopy(examples[DC])
+    document["version"] = "1.0"
+    for name in ("reasons", "findings", "decidedBy", "ucr"):
+        del document["body"][name]
+    document["body"]["decision"] = "refused"
+    assert outcome(schemas.validate, document) is None
+    assert outcome(schemas.validate_reference, document) is None
+    document["body"]["decision"] = "rejected"  # the 1.1 word
+    assert outcome(schemas.validate, document) == (INVALID, "/body/decision")
+    assert outcome(schemas.validate_reference, document) == (INVALID, "/body/decision")
+
+
+def test_clearance_decision_1_1_with_findings_and_preference(
+    schemas: DocumentSchemas, examples: dict[str, dict[str, Any]]
+) -> None:
+    document = copy.deepcopy(examples[DC])
+    body = document["body"]
+    body.update(procedure="import-clearance", decision="held", decidedBy="officer",
+                reasons=["RECONCILIATION_MISMATCH", "CERTIFICATE_MISSING"],
+                relatedDecisionId="435d1ec3-7f25-4c39-a288-03e1e67eed09",
+                preference={"claimed": True, "eligible": False, "reasons": ["GOODS_NOT_COVERED"]})
+    finding = copy.deepcopy(FINDING)
+    finding["severity"] = "warn"
+    finding["subjects"].append({"documentId": "x-1", "documentType": PO, "pointer": "",
+                                "value": None})
+    finding["subjects"].append({"documentId": "x-2", "documentType": PO,
+                                "pointer": "/body/a~1b/~0c/0", "value": {"any": ["json", 1]}})
+    body["findings"] = [FINDING, finding]
+    for preference in ({"claimed": False, "eligible": None, "reasons": []},
+                       {"claimed": True, "eligible": True, "reasons": []}):
+        body["preference"] = preference
+        assert outcome(schemas.validate, document) is None
+        assert outcome(schemas.validate_reference, document) is None
+
+
+def test_ucr_and_agreement_patterns_match_their_sources() -> None:
+    declaration = json.loads((SCHEMAS_DIR / "customs-declaration-1.1.schema.json").read_text("utf-8"))
+    decision = json.loads((SCHEMAS_DIR / "clearance-decision-1.1.schema.json").read_text("utf-8"))
+    origin = json.loads((SCHEMAS_DIR / "certificate-of-origin-1.0.schema.json").read_text("utf-8"))
+    assert declaration["$defs"]["ucr"]["pattern"] == decision["$defs"]["ucr"]["pattern"]
+    assert declaration["$defs"]["agreement"]["pattern"] == (
+        origin["properties"]["body"]["properties"]["agreement"]["pattern"])
 
 
 # -- invalid variants ----------------------------------------------------------------------
@@ -430,7 +623,7 @@ def test_error_carries_keyword_and_schema_id(
         with pytest.raises(SchemaError) as caught:
             validate(document)
         assert caught.value.context["keyword"] == "pattern"
-        assert caught.value.context["schema"] == "urn:tradeaccord:schema:customs-declaration:1.0"
+        assert caught.value.context["schema"] == "urn:tradeaccord:schema:customs-declaration:1.1"
 
 
 def test_foreign_validation_errors_are_translated_and_chained(
@@ -524,8 +717,11 @@ def test_validators_agree_on_random_mutations(
 # -- the schema set ------------------------------------------------------------------------
 
 
-def test_default_load_has_every_type_at_1_0(schemas: DocumentSchemas) -> None:
-    assert schemas.types() == [(doc_type, "1.0") for doc_type in DOCUMENT_TYPES]
+def test_default_load_has_every_type_at_1_0_and_the_1_1_versions(schemas: DocumentSchemas) -> None:
+    minor = {"customs-declaration": ["1.0", "1.1"], "clearance-decision": ["1.0", "1.1"]}
+    assert schemas.types() == [
+        (doc_type, version) for doc_type in DOCUMENT_TYPES for version in minor.get(doc_type, ["1.0"])
+    ]
 
 
 def test_schema_returns_a_copy(schemas: DocumentSchemas) -> None:

@@ -36,12 +36,13 @@ def schemas() -> DocumentSchemas:
 
 @pytest.fixture(scope="module")
 def document(schemas) -> dict[str, Any]:
-    """A schema-valid certificate of origin issued by SG-CUSTOMS (the shipped example)."""
+    """A schema-valid certificate of origin (the shipped example), issued here by SG-CUSTOMS,
+    the authority these tests sign with (the example names SG-CHAMBER)."""
     if not EXAMPLE.is_file():
         pytest.skip(f"the example document {EXAMPLE} does not exist (yet)")
     document = json.loads(EXAMPLE.read_text(encoding="utf-8"))
+    document["issuer"] = "SG-CUSTOMS"
     schemas.validate(document)
-    assert document["issuer"] == "SG-CUSTOMS"
     return document
 
 

@@ -22,6 +22,7 @@ from trust_registry.mapping import DERIVED_FROM_KEY, EquivalenceMapping, Mapping
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPORT_TO_IMPORT = "customs-declaration-export-to-import-1.0"
+EXPORT_TO_IMPORT_1_1 = "customs-declaration-export-to-import-1.1"
 SHA = "ab" * 32
 
 
@@ -40,10 +41,37 @@ def export_to_import(shipped: MappingSet) -> EquivalenceMapping:
     return shipped.get(EXPORT_TO_IMPORT)
 
 
+@pytest.fixture(scope="module")
+def export_to_import_1_1(shipped: MappingSet) -> EquivalenceMapping:
+    return shipped.get(EXPORT_TO_IMPORT_1_1)
+
+
+def _example_declaration() -> dict[str, Any]:
+    return parse_json((ROOT / "examples" / "documents" / "customs-declaration.json").read_bytes())
+
+
+def declaration_1_0(declaration: dict[str, Any]) -> dict[str, Any]:
+    """``declaration`` (1.1) without the members 1.1 added, at version 1.0."""
+    document = copy.deepcopy(declaration)
+    document["version"] = "1.0"
+    for name in ("ucr", "functionCode", "invoiceAmount", "incoterms"):
+        document["body"].pop(name, None)
+    document["body"]["transport"].pop("transportDocument", None)
+    for item in document["body"]["goodsItems"]:
+        item.pop("preference", None)
+    return document
+
+
 @pytest.fixture
 def export_declaration() -> dict[str, Any]:
-    """A fresh copy of the shipped example export declaration, parsed strictly."""
-    return parse_json((ROOT / "examples" / "documents" / "customs-declaration.json").read_bytes())
+    """A fresh copy of the shipped example export declaration, as version 1.0."""
+    return declaration_1_0(_example_declaration())
+
+
+@pytest.fixture
+def export_declaration_1_1() -> dict[str, Any]:
+    """A fresh copy of the shipped example export declaration (version 1.1), parsed strictly."""
+    return _example_declaration()
 
 
 def _mapping(rules: list[dict[str, Any]], **source: Any) -> EquivalenceMapping:
@@ -145,6 +173,90 @@ def test_input_is_never_mutated_and_output_shares_nothing(
     assert again["body"]["goodsItems"][0]["quantity"]["value"] == 4800
 
 
+# -- the 1.1 mapping: customs-declaration 1.1 → 1.1 ----------------------------------------
+
+
+def test_shipped_set_holds_the_1_1_mapping_beside_1_0(shipped: MappingSet) -> None:
+    mapping = shipped.get(EXPORT_TO_IMPORT_1_1)
+    assert (mapping.source_type, mapping.source_version) == ("customs-declaration", "1.1")
+    assert (mapping.target_type, mapping.target_version) == ("customs-declaration", "1.1")
+    assert mapping.when == {"/body/declarationType": "export"}
+    assert EXPORT_TO_IMPORT in shipped.ids()
+
+
+def test_1_1_example_maps_to_a_valid_1_1_import_declaration_with_the_ucr(
+    export_to_import_1_1: EquivalenceMapping,
+    export_declaration_1_1: dict[str, Any],
+    schemas: DocumentSchemas,
+) -> None:
+    source = export_declaration_1_1
+    schemas.validate(source)
+    digest = sha256_hex(canonicalize(source))
+
+    derived = export_to_import_1_1.apply(source, source_sha256=digest)
+
+    schemas.validate(derived)
+    schemas.validate_reference(derived)
+    body, source_body = derived["body"], source["body"]
+    assert derived["version"] == "1.1" and body["declarationType"] == "import"
+    assert body["ucr"] == source_body["ucr"] == "6SG201912345K-0457"
+    assert body["functionCode"] == "original"
+    assert body["invoiceAmount"] == source_body["invoiceAmount"]
+    assert body["incoterms"] == source_body["incoterms"]
+    assert body["transport"] == source_body["transport"]
+    assert body["transport"]["transportDocument"] == {"typeCode": "bill-of-lading",
+                                                      "number": "SMLN26SIN0457"}
+    assert body["goodsItems"] == source_body["goodsItems"]
+    assert [item["preference"] for item in body["goodsItems"]] == [{"agreement": "RCEP"}] * 2
+    assert derived["references"] == source["references"]
+    assert derived["extensions"][DERIVED_FROM_KEY] == {
+        "id": source["id"],
+        "type": "customs-declaration",
+        "version": "1.1",
+        "sha256": digest,
+        "mappingId": EXPORT_TO_IMPORT_1_1,
+        "mappingSha256": export_to_import_1_1.sha256,
+    }
+
+
+def test_1_1_mapping_does_what_1_0_does_on_a_declaration_without_the_new_members(
+    export_to_import: EquivalenceMapping,
+    export_to_import_1_1: EquivalenceMapping,
+    export_declaration: dict[str, Any],
+    schemas: DocumentSchemas,
+) -> None:
+    as_1_1 = {**export_declaration, "version": "1.1"}
+    derived = export_to_import_1_1.apply(as_1_1, source_sha256=SHA)
+    schemas.validate(derived)
+    expected = export_to_import.apply(export_declaration, source_sha256=SHA)
+    del derived["extensions"][DERIVED_FROM_KEY], expected["extensions"][DERIVED_FROM_KEY]
+    assert {**derived, "version": "1.0"} == expected
+
+
+def test_1_1_mapping_refuses_a_1_0_source_and_1_0_mapping_a_1_1_source(
+    export_to_import: EquivalenceMapping,
+    export_to_import_1_1: EquivalenceMapping,
+    export_declaration: dict[str, Any],
+    export_declaration_1_1: dict[str, Any],
+) -> None:
+    for mapping, document in ((export_to_import_1_1, export_declaration),
+                              (export_to_import, export_declaration_1_1)):
+        assert not mapping.applies_to(document)
+        with pytest.raises(MappingError) as excinfo:
+            mapping.apply(document, source_sha256=SHA)
+        assert excinfo.value.code is ReasonCode.MAPPING_FAILED
+        assert excinfo.value.context["pointer"] == "/version"
+
+
+def test_1_1_mapping_refuses_an_import_declaration(
+    export_to_import_1_1: EquivalenceMapping, export_declaration_1_1: dict[str, Any]
+) -> None:
+    export_declaration_1_1["body"]["declarationType"] = "import"
+    with pytest.raises(MappingError) as excinfo:
+        export_to_import_1_1.apply(export_declaration_1_1, source_sha256=SHA)
+    assert excinfo.value.context["pointer"] == "/body/declarationType"
+
+
 def test_applies_to_only_export_declarations(
     export_to_import: EquivalenceMapping, export_declaration: dict[str, Any]
 ) -> None:
@@ -195,19 +307,25 @@ def _change(document: dict[str, Any], pointer: str, value: Any) -> None:
         node[last] = value
 
 
+@pytest.mark.parametrize("mapping_id", [EXPORT_TO_IMPORT, EXPORT_TO_IMPORT_1_1])
 @pytest.mark.parametrize("case", APPLY_FAILURES, ids=str)
 def test_apply_refusals_name_the_pointer(
-    case: ApplyFailure, export_to_import: EquivalenceMapping, export_declaration: dict[str, Any]
+    case: ApplyFailure,
+    mapping_id: str,
+    shipped: MappingSet,
+    export_declaration: dict[str, Any],
+    export_declaration_1_1: dict[str, Any],
 ) -> None:
-    _change(export_declaration, case.change, case.value)
+    document = export_declaration if mapping_id == EXPORT_TO_IMPORT else export_declaration_1_1
+    _change(document, case.change, case.value)
 
     with pytest.raises(MappingError) as excinfo:
-        export_to_import.apply(export_declaration, source_sha256=SHA)
+        shipped.get(mapping_id).apply(document, source_sha256=SHA)
 
     assert excinfo.value.code is ReasonCode.MAPPING_FAILED
     assert excinfo.value.context["pointer"] == case.pointer
     assert case.pointer in excinfo.value.message
-    assert excinfo.value.context["mapping_id"] == EXPORT_TO_IMPORT
+    assert excinfo.value.context["mapping_id"] == mapping_id
 
 
 def test_rejects_non_object_document(export_to_import: EquivalenceMapping) -> None:
@@ -454,9 +572,10 @@ def test_mapping_round_trips_and_compares_by_content(export_to_import: Equivalen
     )
 
 
-def test_shipped_file_equals_its_json_form(export_to_import: EquivalenceMapping) -> None:
-    path = ROOT / "trust_registry" / "mappings" / f"{EXPORT_TO_IMPORT}.json"
-    assert export_to_import.to_dict() == json.loads(path.read_text("utf-8"))
+@pytest.mark.parametrize("mapping_id", [EXPORT_TO_IMPORT, EXPORT_TO_IMPORT_1_1])
+def test_shipped_file_equals_its_json_form(shipped: MappingSet, mapping_id: str) -> None:
+    path = ROOT / "trust_registry" / "mappings" / f"{mapping_id}.json"
+    assert shipped.get(mapping_id).to_dict() == json.loads(path.read_text("utf-8"))
 
 
 # -- mapping sets --------------------------------------------------------------------------
