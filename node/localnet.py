@@ -97,7 +97,7 @@ class LocalNetwork:
             stdout=log, stderr=subprocess.STDOUT, env=env)
         log.close()
 
-    def start_all(self, timeout: float = 45) -> None:
+    def start_all(self, timeout: float = 90) -> None:
         """Start every node at once, then wait until each reports ready."""
         for authority_id in self.urls:
             self.spawn(authority_id)

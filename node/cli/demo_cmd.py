@@ -12,12 +12,16 @@ def demo(
     workdir: Annotated[Path | None, typer.Option(
         help="Work in this directory (kept) instead of a temporary one")] = None,
     keep: Annotated[bool, typer.Option(help="Keep the temporary directory")] = False,
+    keep_running: Annotated[bool, typer.Option(
+        "--keep-running", help="Leave the network up afterwards and print its URLs and "
+        "API keys (Ctrl-C stops it)")] = False,
 ) -> None:
-    """Run two nodes (SG-CUSTOMS, CN-CUSTOMS) as real processes and play the pilot flow.
+    """Run the single-declaration pilot: SG-CUSTOMS, CN-CUSTOMS, SG-CHAMBER and SG-NPPO as
+    real processes, four consignments declared once and cleared on both sides.
 
     Exit 0 only when every expected outcome happened.
     """
     from node.demo import run_demo
 
-    ok = run_demo(workdir=workdir, keep=keep, say=typer.echo)
+    ok = run_demo(workdir=workdir, keep=keep, keep_running=keep_running, say=typer.echo)
     raise typer.Exit(0 if ok else 1)

@@ -344,7 +344,7 @@ def _store(ctx: NodeContext, envelope: Envelope, jws: GeneralJWS, digest: str,
            decided: list[_Decided], body: bytes, at: dt.datetime,
            after_store: AfterStore | None = None) -> ReceiveResult:
     outcomes: list[DocumentOutcome] = []
-    stored: dict[tuple[str, str], DocumentRecord] = {}
+    kept: dict[tuple[str, str], DocumentRecord] = {}  # per (issuer, id): the record held now
     events: list[AuditEvent] = []
     actor = f"peer:{envelope.sender}"
     with write_session(ctx.engine) as session:
@@ -370,7 +370,7 @@ def _store(ctx: NodeContext, envelope: Envelope, jws: GeneralJWS, digest: str,
                     document_type=outcome.document_type, outcome=Outcome.REJECTED,
                     reasons=(duplicate,))
                 if existing is not None and existing.sha256 == outcome.document_sha256:
-                    stored.setdefault(identity, existing)
+                    kept.setdefault(identity, existing)
             elif item.document is not None:
                 seen[identity] = outcome.document_sha256
                 # A record refused earlier (by the checks, not by an officer) is replaced:
@@ -395,7 +395,7 @@ def _store(ctx: NodeContext, envelope: Envelope, jws: GeneralJWS, digest: str,
                 record.registry_version = outcome.registry_version
                 record.mapped_json = json.dumps(item.mapped) if item.mapped is not None else None
                 session.add(record)
-                stored[identity] = record
+                kept[identity] = record
             outcomes.append(outcome)
             events.append(AuditEvent(
                 f"document.{outcome.outcome.value}", actor, f"document:{outcome.document_id}",
@@ -406,7 +406,7 @@ def _store(ctx: NodeContext, envelope: Envelope, jws: GeneralJWS, digest: str,
                  "registryVersion": outcome.registry_version}))
         if after_store is not None:
             session.flush()
-            after_store(session, stored, outcomes)
+            after_store(session, kept, outcomes)
         receipt = Receipt(receipt_id=str(uuid.uuid4()), message_id=envelope.message_id,
                           envelope_sha256=digest, sender=ctx.authority_id,
                           recipient=envelope.sender, received_at=at, outcomes=tuple(outcomes))
