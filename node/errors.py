@@ -66,6 +66,7 @@ _STATUS: dict[ReasonCode, int] = {
     ReasonCode.SCHEMA_INVALID: 422,
     ReasonCode.REFERENCE_UNRESOLVED: 422,
     ReasonCode.REFERENCE_MISMATCH: 422,
+    ReasonCode.ISSUER_ROLE_MISSING: 422,
     ReasonCode.CONFLICT: 409,
     ReasonCode.STATE_INVALID: 409,
     ReasonCode.DOCUMENT_DUPLICATE: 409,

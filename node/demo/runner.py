@@ -80,12 +80,14 @@ def explain(codes: list[str]) -> str:
 class Demo:
     """The pilot network, its keys and clients, and the scenarios."""
 
-    def __init__(self, workdir: Path, say: Say) -> None:
+    def __init__(self, workdir: Path, say: Say,
+                 node_settings: dict[str, str] | None = None) -> None:
         self.say = say
         self.network = LocalNetwork(workdir, pilot.AUTHORITIES, pilot.AGREEMENTS,
-                                    node_settings={"worker_poll_seconds": "0.05",
-                                                   "delivery_backoff_base_seconds": "0.2",
-                                                   "log_level": "warning"})
+                                    node_settings=node_settings or {
+                                        "worker_poll_seconds": "0.05",
+                                        "delivery_backoff_base_seconds": "0.2",
+                                        "log_level": "warning"})
         self.keys: dict[str, dict[str, str]] = {}
         self.schemas = DocumentSchemas.load()
 

@@ -106,6 +106,7 @@ class RunningNode:
 @dataclass
 class Network:
     nodes: dict[str, RunningNode]
+    directories: dict[str, AuthorityDirectory] = field(default_factory=dict)
 
     def __getitem__(self, authority_id: str) -> RunningNode:
         return self.nodes[authority_id]
@@ -140,7 +141,7 @@ def network_factory(tmp_path: Path, database_factory: DatabaseFactory,  # noqa: 
               agreements: tuple[AgreementSpec, ...] = (COO_AGREEMENT,),
               parties: dict[str, str] | None = None, start: bool = True, tls: bool = False,
               **overrides: object) -> Network:
-        sockets = {spec.authority_id: free_socket() for spec in authorities}
+        sockets = {spec.authority_id: free_socket() for spec in authorities if spec.serve}
         scheme = "https" if tls else "http"
         urls = {aid: f"{scheme}://127.0.0.1:{sock.getsockname()[1]}"
                 for aid, sock in sockets.items()}
@@ -153,6 +154,8 @@ def network_factory(tmp_path: Path, database_factory: DatabaseFactory,  # noqa: 
                                           for d in directories.values()))
         nodes: dict[str, RunningNode] = {}
         for authority_id, directory in directories.items():
+            if authority_id not in sockets:
+                continue  # signs offline, runs no node
             url = database_factory.new_url()
             tls_overrides: dict[str, object] = {}
             if tls:
@@ -174,7 +177,7 @@ def network_factory(tmp_path: Path, database_factory: DatabaseFactory,  # noqa: 
         else:
             for sock in sockets.values():
                 sock.close()
-        return Network(nodes)
+        return Network(nodes, directories)
 
     yield _make
     for node in started:

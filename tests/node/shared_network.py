@@ -70,12 +70,15 @@ def start_network(base: Path, databases: DatabaseFactory, *,
                   **overrides: object) -> SharedNetwork:
     """Start the nodes of ``authorities`` with the keys ``network_factory`` gives them
     (plus ``trader-other``); stop them with ``stop_network``."""
-    sockets = {spec.authority_id: free_socket() for spec in authorities}
+    sockets = {spec.authority_id: free_socket() for spec in authorities if spec.serve}
     network = SharedNetwork({}, sockets=list(sockets.values()))
     try:
         urls = {aid: f"http://127.0.0.1:{sock.getsockname()[1]}" for aid, sock in sockets.items()}
         directories = setup_network(base, authorities, urls, agreements, at=utc_now())
+        network.directories = directories
         for authority_id, directory in directories.items():
+            if authority_id not in sockets:
+                continue  # signs offline, runs no node
             url = databases.new_url()
             node = RunningNode(authority_id, directory, urls[authority_id],
                                fast_settings(directory.path, url, **overrides))

@@ -74,6 +74,7 @@ from protocol.signed_document import document_sha256, sign_document, verify_docu
 from trust_registry import TrustRegistry
 from trust_registry.errors import TrustError
 from trust_registry.roles import Role as AuthorityRole
+from trust_registry.roles import holds_required_role
 from trust_registry.verification import cached_chain_check
 
 FLOW = "declaration"
@@ -158,6 +159,13 @@ def _resolve(ctx: NodeContext, session: Session, registry: TrustRegistry, princi
             raise RequestError(error.code, f"{item.pointer}/document: {error.message}",
                                pointer=pointer, **{k: v for k, v in error.context.items()
                                                    if k != "pointer"}) from error
+        own_roles = registry.authorities[ctx.authority_id].roles  # type: ignore[index]
+        if not holds_required_role(str(prepared["type"]), own_roles):
+            raise RequestError(ReasonCode.ISSUER_ROLE_MISSING,
+                               f"{item.pointer}/document: this node ({ctx.authority_id}, roles "
+                               f"{', '.join(own_roles) or 'none'}) may not issue a "
+                               f"{prepared['type']}; give the one its issuer signed",
+                               pointer=f"{item.pointer}/document")
         jws = sign_document(prepared, ctx.document_signer, signed_at=at)
         return ResolvedItem(item.pointer, item.form, jws, prepared, document_sha256(jws),
                             own=True)
