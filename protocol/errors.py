@@ -9,7 +9,8 @@
     ├── CertificateError          X.509 decoding and chain validation
     ├── SchemaError               document JSON Schema validation (carries the JSON pointer)
     ├── EnvelopeError             node-to-node envelopes
-    └── ReceiptError              signed receipts
+    ├── ReceiptError              signed receipts
+    └── TitleError                title entries, title chains and their messages
     KeyLoadError                  private keys that cannot be loaded (a ProtocolError too)
 
 Misuse by our own code (wrong argument types, naive datetimes) raises ``TypeError`` or
@@ -77,6 +78,10 @@ class EnvelopeError(ProtocolError):
 
 class ReceiptError(ProtocolError):
     """A receipt is malformed, does not verify, or does not match its message."""
+
+
+class TitleError(ProtocolError):
+    """A title entry, title chain or title message is malformed or does not verify."""
 
 
 class KeyLoadError(ProtocolError):
