@@ -510,3 +510,43 @@ def test_dcsa_to_ours_to_dcsa_is_lossless(schemas: DocumentSchemas, data: st.Dat
     assert dcsa_errors(back) == []
     assert without_ours(back) == original
     assert from_transport_document(back, schemas=schemas) == ours
+
+
+@pytest.fixture(scope="module")
+def converted(schemas: DocumentSchemas) -> dict[str, Any]:
+    return to_transport_document(example(), schemas=schemas)
+
+
+_JUNK = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 5) | st.text(max_size=6)
+    | st.sampled_from(["/", "/carrierCode", "/transports/x", "~", "tradeaccord", "DCSA"]),
+    lambda inner: st.lists(inner, max_size=3)
+    | st.dictionaries(st.sampled_from(["pointer", "value", "unmapped", "extensions", "type",
+                                       "version", "id", "parties", "tradeaccord", "DCSA",
+                                       "eblVersion", "transports", "x"]), inner, max_size=4),
+    max_leaves=10)
+
+
+@settings(max_examples=150, deadline=None)
+@given(where=st.sampled_from(["root", "extensions", "tradeaccord", "unmapped", "transports"]),
+       junk=_JUNK)
+def test_only_schema_errors_escape_the_converters(schemas: DocumentSchemas, converted: Any,
+                                                  where: str, junk: Any) -> None:
+    """Whatever a peer puts anywhere, the converters refuse it with a coded error (or accept
+    it when it is valid), never with a stray TypeError or KeyError."""
+    transport_document: Any = copy.deepcopy(converted)
+    if where == "root":
+        transport_document = junk
+    elif where == "extensions":
+        transport_document["extensions"] = junk
+    elif where == "tradeaccord":
+        transport_document["extensions"]["tradeaccord"] = junk
+    elif where == "unmapped":
+        transport_document["extensions"]["tradeaccord"]["unmapped"] = junk
+    else:
+        transport_document["transports"] = junk
+    try:
+        ours = from_transport_document(transport_document, schemas=schemas)
+    except SchemaError:
+        return
+    assert to_transport_document(ours, schemas=schemas) == transport_document
