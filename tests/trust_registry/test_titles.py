@@ -15,9 +15,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from protocol.canonical import b64url_decode, b64url_encode
+from protocol.canonical import b64url_decode, b64url_encode, canonicalize
 from protocol.errors import ProtocolError
-from protocol.jws import GeneralJWS, JWSSignature, Signer
+from protocol.jws import GeneralJWS, JWSSignature, JWSType, Signer, sign
 from protocol.reason_codes import ReasonCode
 from protocol.signed_document import document_sha256
 from protocol.title_chain import TitleState, TitleStatus, require_extension
@@ -530,3 +530,21 @@ def test_any_reordering_or_repetition_fails(world: TitleWorld, long_chain: Chain
     record = TitleRecord(long_chain.bill, tuple(long_chain.entries[i] for i in order))
     assert refusal(world, record) in {ReasonCode.TITLE_CHAIN_BROKEN,
                                       ReasonCode.TITLE_ENTRY_REPLAYED}
+
+
+@settings(max_examples=60, deadline=None)
+@given(junk=st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 3) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+        st.sampled_from(["version", "recordId", "sequence", "action", "actingHolder", "holder",
+                         "custodian", "at", "previous", "reason"]), inner, max_size=9),
+    max_leaves=12))
+def test_a_validly_signed_junk_entry_is_refused_with_a_code(world: TitleWorld, junk: Any) -> None:
+    """The custodian's node signs anything as an entry: it is refused with a code, never a
+    stray exception (the translation at the boundary is complete)."""
+    chain = across_three(world)
+    jws = sign(canonicalize(junk), world.node(CN_NODE), typ=JWSType.TITLE_ENTRY,
+               signed_at=chain.state.at + MINUTE)
+    with pytest.raises(TitleChainError) as info:
+        verify(world, chain.with_entries(*chain.entries, jws))
+    assert info.value.code in {ReasonCode.TITLE_ENTRY_INVALID, ReasonCode.TITLE_CHAIN_BROKEN}
