@@ -191,8 +191,8 @@ def test_control_registry_checks_a_request_before_countersigning(world: TitleWor
     pending_inside = older.with_entries(*older.entries[:2],
                                         _without_countersignature(older.entries[2]),
                                         *older.entries[3:])
-    assert refusal(world, pending_inside, allow_pending_countersignature=True) in {
-        ReasonCode.TITLE_CHAIN_BROKEN, ReasonCode.TITLE_COUNTERSIGNATURE_MISSING}
+    assert refusal(world, pending_inside, allow_pending_countersignature=True) is (
+        ReasonCode.TITLE_COUNTERSIGNATURE_MISSING)
 
 
 def _without_countersignature(entry: GeneralJWS) -> GeneralJWS:

@@ -7,7 +7,6 @@ acting on an old one builds a fork (the stale holder's second transfer).
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass
@@ -124,7 +123,6 @@ class TitleWorld:
     def document(self, *, issuer: str = CARRIER_NODE, to_order: bool = True,
                  record_id: str = "5f0c2a8e-9d1b-4c57-8e43-2b7d6a9c1f04") -> dict[str, Any]:
         document: dict[str, Any] = parse_json(EXAMPLE.read_bytes())
-        document = copy.deepcopy(document)
         document["issuer"] = issuer
         document["id"] = record_id
         document["issuedAt"] = format_time(ISSUED)
