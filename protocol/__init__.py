@@ -9,6 +9,8 @@
 - ``documents``: the JSON Schemas of the document types; ``signed_document``: signing a
   document and verifying it as named checks.
 - ``envelope``, ``receipt``: node-to-node messages and signed receipts.
+- ``title_entry``, ``title_chain``, ``title_messages``: transferable records — title entries,
+  verifying a bill's whole title chain, and the custody messages between nodes.
 - ``reason_codes``, ``errors``: the closed list of reason codes and the exception tree.
 """
 
@@ -26,6 +28,7 @@ from protocol.errors import (
     ProtocolError,
     ReceiptError,
     SchemaError,
+    TitleError,
 )
 from protocol.jws import GeneralJWS, JWSType, Signer, VerifiedJWS, add_signature, sign, verify
 from protocol.limits import DEFAULT_LIMITS, Limits
@@ -33,6 +36,9 @@ from protocol.reason_codes import ReasonCode
 from protocol.receipt import DocumentOutcome, Outcome, Receipt
 from protocol.signed_document import DocumentVerification, sign_document, verify_document
 from protocol.strict_json import parse_json
+from protocol.title_chain import TitleEvidence, TitleState, TitleStatus, TitleTrust, verify_chain
+from protocol.title_entry import TitleAction, TitleEntry, TitleRecord
+from protocol.title_messages import TitleMessage, TitleMessageKind
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -61,6 +67,16 @@ __all__ = [
     "SchemaError",
     "Signer",
     "StatusChangeNotice",
+    "TitleAction",
+    "TitleEntry",
+    "TitleError",
+    "TitleEvidence",
+    "TitleMessage",
+    "TitleMessageKind",
+    "TitleRecord",
+    "TitleState",
+    "TitleStatus",
+    "TitleTrust",
     "ValidatedChain",
     "VerifiedJWS",
     "add_signature",
@@ -71,5 +87,6 @@ __all__ = [
     "sign_document",
     "validate_chain",
     "verify",
+    "verify_chain",
     "verify_document",
 ]

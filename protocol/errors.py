@@ -10,7 +10,8 @@
     ├── SchemaError               document JSON Schema validation (carries the JSON pointer)
     ├── EnvelopeError             node-to-node envelopes
     ├── ReceiptError              signed receipts
-    └── DocumentReferenceError    a references[] entry that does not resolve (carries the pointer)
+    ├── DocumentReferenceError    a references[] entry that does not resolve (carries the pointer)
+    └── TitleError                title entries, title chains and their messages
     KeyLoadError                  private keys that cannot be loaded (a ProtocolError too)
 
 Misuse by our own code (wrong argument types, naive datetimes) raises ``TypeError`` or
@@ -87,6 +88,10 @@ class DocumentReferenceError(ProtocolError):
     def __init__(self, code: ReasonCode, message: str, *, pointer: str = "", **context: Any) -> None:
         super().__init__(code, message, pointer=pointer, **context)
         self.pointer = pointer
+
+
+class TitleError(ProtocolError):
+    """A title entry, title chain or title message is malformed or does not verify."""
 
 
 class KeyLoadError(ProtocolError):

@@ -74,6 +74,7 @@ class JWSType(StrEnum):
     RECEIPT = "tradeaccord-receipt+jws"
     AGREEMENT = "tradeaccord-agreement+jws"
     SNAPSHOT = "tradeaccord-registry+jws"
+    TITLE_ENTRY = "tradeaccord-title-entry+jws"
 
 
 # -- keys ---------------------------------------------------------------------------------

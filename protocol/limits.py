@@ -16,6 +16,7 @@ class Limits:
     - ``max_chain_length``: certificates in one ``x5c`` (signer plus intermediates).
     - ``max_documents_per_envelope``: documents carried by one envelope.
     - ``max_clock_skew_seconds``: tolerated difference between a peer's clock and ours.
+    - ``max_title_entries``: entries in one transferable record's title chain.
     """
 
     max_document_bytes: int = 1_048_576
@@ -25,6 +26,7 @@ class Limits:
     max_chain_length: int = 4
     max_documents_per_envelope: int = 100
     max_clock_skew_seconds: int = 300
+    max_title_entries: int = 1_000
 
 
 DEFAULT_LIMITS = Limits()

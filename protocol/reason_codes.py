@@ -92,6 +92,14 @@ class ReasonCode(StrEnum):
     CERTIFICATE_MISSING = "CERTIFICATE_MISSING"
     GOODS_NOT_COVERED = "GOODS_NOT_COVERED"
     DECLARATION_NOT_RECOGNISED = "DECLARATION_NOT_RECOGNISED"
+    # -- transferable records (title chains) --
+    TITLE_SIGNER_NOT_CUSTODIAN = "TITLE_SIGNER_NOT_CUSTODIAN"
+    TITLE_NOT_HOLDER = "TITLE_NOT_HOLDER"
+    TITLE_ENTRY_REPLAYED = "TITLE_ENTRY_REPLAYED"
+    TITLE_CHAIN_BROKEN = "TITLE_CHAIN_BROKEN"
+    TITLE_COUNTERSIGNATURE_MISSING = "TITLE_COUNTERSIGNATURE_MISSING"
+    TITLE_RECORD_INACTIVE = "TITLE_RECORD_INACTIVE"
+    TITLE_ENTRY_INVALID = "TITLE_ENTRY_INVALID"
     # -- node API and operations --
     AUTH_REQUIRED = "AUTH_REQUIRED"
     FORBIDDEN = "FORBIDDEN"
@@ -167,7 +175,8 @@ _DESCRIPTIONS: dict[ReasonCode, str] = {
     ReasonCode.REGISTRY_SIGNATURE_INVALID: "The snapshot's signature is missing or invalid.",
     ReasonCode.REGISTRY_SIGNER_UNTRUSTED: "The snapshot is not signed by the registry owner's root.",
     ReasonCode.ISSUER_ROLE_MISSING: "The issuer lacks the registry role this document type needs "
-    "(origin for a certificate of origin, plant-protection for a phytosanitary certificate).",
+    "(origin for a certificate of origin, plant-protection for a phytosanitary certificate, "
+    "transferable-records for the issuance of a title chain).",
     ReasonCode.ENVELOPE_MALFORMED: "The envelope is not a valid TradeAccord envelope.",
     ReasonCode.ENVELOPE_SIGNATURE_INVALID: "The envelope is not signed by the sender's node key.",
     ReasonCode.SENDER_UNKNOWN: "The sending authority is not in the receiver's registry.",
@@ -176,7 +185,8 @@ _DESCRIPTIONS: dict[ReasonCode, str] = {
     ReasonCode.MESSAGE_EXPIRED: "The envelope's expiresAt has passed (or createdAt is in the future).",
     ReasonCode.DOCUMENT_DUPLICATE: "This document (id and digest) was already received.",
     ReasonCode.RECEIPT_INVALID: "The receipt does not verify or does not match the message.",
-    ReasonCode.TITLE_CONFLICT: "A transferable record would have two holders.",
+    ReasonCode.TITLE_CONFLICT: "A transferable record would have two holders: a second change "
+    "from a stale state of the record, refused by its control registry.",
     ReasonCode.REVIEW_REQUIRED: "An officer must review the document before it is accepted.",
     ReasonCode.REJECTED_BY_OFFICER: "An officer rejected the document after review.",
     ReasonCode.PEER_UNREACHABLE: "The peer node could not be reached; delivery will be retried.",
@@ -191,6 +201,22 @@ _DESCRIPTIONS: dict[ReasonCode, str] = {
     "subheading, origin country or agreement differ).",
     ReasonCode.DECLARATION_NOT_RECOGNISED: "The importing customs did not recognise the forwarded "
     "declaration (its receipt's reason codes say why).",
+    ReasonCode.TITLE_SIGNER_NOT_CUSTODIAN: "A title entry is not signed by the node that had "
+    "custody of the record (the custodian named by the entry before it).",
+    ReasonCode.TITLE_NOT_HOLDER: "The party acting on the transferable record is not its current "
+    "holder.",
+    ReasonCode.TITLE_ENTRY_REPLAYED: "A title entry repeats one already in the record's chain (a "
+    "replay), or asks again for a change the control registry already recorded.",
+    ReasonCode.TITLE_CHAIN_BROKEN: "The title chain is reordered, truncated or forked: a hash "
+    "link, sequence number, record id or time does not follow from the entry before, or an "
+    "entry known to exist is missing.",
+    ReasonCode.TITLE_COUNTERSIGNATURE_MISSING: "A change of custody to another node lacks the "
+    "countersignature of the record's control registry (its issuing node).",
+    ReasonCode.TITLE_RECORD_INACTIVE: "The record was surrendered or accomplished: it admits no "
+    "further action (a pending surrender admits only the carrier's answer).",
+    ReasonCode.TITLE_ENTRY_INVALID: "A title entry is malformed, or its action does not fit the "
+    "record (endorsing a straight bill, answering a surrender that is not pending, a transfer "
+    "that changes nothing).",
     ReasonCode.AUTH_REQUIRED: "No valid API key or peer credential was presented.",
     ReasonCode.FORBIDDEN: "The caller's role does not allow this operation.",
     ReasonCode.NOT_FOUND: "No such object, or not visible to this caller.",

@@ -11,6 +11,8 @@ Everything that decides takes ``at`` (an aware UTC datetime).
 - ``model.py``: :class:`Authority`, :class:`TrustAnchor`, :class:`Revocation`.
 - ``agreements.py``: :class:`Agreement`, scope items, root signatures, status changes.
 - ``reliability.py``, ``mapping.py``: reliability profiles and equivalence mappings.
+- ``titles.py``: transferable records: the registry's answers for ``verify_chain`` (node
+  keys, the ``transferable-records`` role) and :func:`verify_title`.
 - ``errors.py``: the :class:`TrustError` tree.
 """
 
@@ -34,6 +36,7 @@ from trust_registry.errors import (
     MappingError,
     NotRecognisedError,
     SnapshotError,
+    TitleChainError,
     TrustError,
 )
 from trust_registry.mapping import EquivalenceMapping, MappingSet
@@ -57,11 +60,18 @@ from trust_registry.registry import (
     TrustRegistry,
 )
 from trust_registry.reliability import Criterion, ReliabilityProfile, require
+from trust_registry.titles import (
+    TRANSFERABLE_RECORDS_ROLE,
+    RegistryTitleTrust,
+    current_holder,
+    verify_title,
+)
 
 __all__ = [
     "DEFAULT_REGISTRY_LIMITS",
     "REGISTRY_FORMAT",
     "SNAPSHOT_FORMAT_VERSION",
+    "TRANSFERABLE_RECORDS_ROLE",
     "Acceptance",
     "Agreement",
     "AgreementError",
@@ -81,6 +91,7 @@ __all__ = [
     "PartySignature",
     "RegistryIndex",
     "RegistryLimits",
+    "RegistryTitleTrust",
     "ReliabilityProfile",
     "Revocation",
     "RevocationMatch",
@@ -89,13 +100,16 @@ __all__ = [
     "SignedAgreement",
     "SnapshotError",
     "StatusChange",
+    "TitleChainError",
     "TrustAnchor",
     "TrustError",
     "TrustRegistry",
     "build_scope",
     "countersign_agreement",
+    "current_holder",
     "propose_agreement",
     "recognise",
     "require",
     "sign_status_change",
+    "verify_title",
 ]

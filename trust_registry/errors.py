@@ -6,7 +6,8 @@
     ├── NotRecognisedError        the recognition decision said no (codes say why)
     ├── AgreementError            an agreement is malformed, unsigned or in the wrong state
     ├── SnapshotError             a snapshot import was refused (rollback, freeze, signature)
-    └── MappingError              an equivalence mapping could not be applied
+    ├── MappingError              an equivalence mapping could not be applied
+    └── TitleChainError           a transferable record's title chain does not verify
 
 Reason codes come from ``protocol.reason_codes.ReasonCode`` (one closed list for all layers).
 A ``ProtocolError`` met during a trust check is translated to a ``TrustError`` with the same
@@ -60,3 +61,7 @@ class SnapshotError(TrustError):
 
 class MappingError(TrustError):
     """An equivalence mapping could not be applied to a document."""
+
+
+class TitleChainError(TrustError):
+    """A transferable record's bill or title chain was refused (code from either layer)."""

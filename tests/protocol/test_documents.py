@@ -40,11 +40,18 @@ def schemas() -> DocumentSchemas:
     return DocumentSchemas.load()
 
 
+def _primary_examples() -> list[Path]:
+    """One ``<type>.json`` per document type; ``<type>-<version>.json`` files show later
+    versions (see ``test_versioned_example_is_valid``)."""
+    return [path for path in sorted(EXAMPLES_DIR.glob("*.json"))
+            if not re.search(r"-[0-9]+\.[0-9]+$", path.stem)]
+
+
 @pytest.fixture(scope="module")
 def examples() -> dict[str, dict[str, Any]]:
     """The shipped examples, parsed strictly, keyed by their ``type``."""
     loaded: dict[str, dict[str, Any]] = {}
-    for path in sorted(EXAMPLES_DIR.glob("*.json")):
+    for path in _primary_examples():
         document = parse_json(path.read_bytes())
         assert path.stem == document["type"], path
         loaded[document["type"]] = document
@@ -398,7 +405,17 @@ def _build(examples: dict[str, dict[str, Any]], variant: Variant) -> dict[str, A
 
 def test_one_example_per_document_type(examples: dict[str, dict[str, Any]]) -> None:
     assert sorted(examples) == sorted(DOCUMENT_TYPES)
-    assert len(list(EXAMPLES_DIR.glob("*.json"))) == len(DOCUMENT_TYPES)
+    assert len(_primary_examples()) == len(DOCUMENT_TYPES)
+
+
+@pytest.mark.parametrize(
+    "path", [p for p in sorted(EXAMPLES_DIR.glob("*.json")) if p not in _primary_examples()],
+    ids=lambda p: p.stem)
+def test_versioned_example_is_valid(schemas: DocumentSchemas, path: Path) -> None:
+    document = parse_json(path.read_bytes())
+    assert path.stem == f"{document['type']}-{document['version']}"
+    schemas.validate(document)
+    schemas.validate_reference(document)
 
 
 @pytest.mark.parametrize("doc_type", DOCUMENT_TYPES)
@@ -718,7 +735,8 @@ def test_validators_agree_on_random_mutations(
 
 
 def test_default_load_has_every_type_at_1_0_and_the_1_1_versions(schemas: DocumentSchemas) -> None:
-    minor = {"customs-declaration": ["1.0", "1.1"], "clearance-decision": ["1.0", "1.1"]}
+    minor = {"customs-declaration": ["1.0", "1.1"], "clearance-decision": ["1.0", "1.1"],
+             "bill-of-lading": ["1.0", "1.1"]}
     assert schemas.types() == [
         (doc_type, version) for doc_type in DOCUMENT_TYPES for version in minor.get(doc_type, ["1.0"])
     ]
