@@ -45,7 +45,7 @@ from protocol.title_entry import (
 )
 from trust_registry import Authority, AuthorityId, TrustAnchor, TrustRegistry, verify_title
 
-EXAMPLE = Path(__file__).resolve().parent / "documents" / "bill-of-lading-1.1.json"
+EXAMPLE = Path(__file__).resolve().parent / "documents" / "bill-of-lading.json"
 CARRIER_NODE, SG_NODE, CN_NODE = "SG-SMLN", "SG-TRADENET", "CN-TRADENET"
 SHIPPER, CARRIER = "SG-UEN-201912345K", "SG-UEN-199801234D"
 SG_BANK, CN_BANK = "SG-BIC-DBSSSGSG", "CN-BIC-ICBKCNBJ"

@@ -30,7 +30,7 @@ from protocol.reason_codes import ReasonCode
 from protocol.strict_json import parse_json
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "examples" / "documents" / "bill-of-lading-1.1.json"
+EXAMPLE = ROOT / "examples" / "documents" / "bill-of-lading.json"
 SAMPLES = ROOT / "tests" / "data" / "dcsa"
 HEADER_SCHEMA = ROOT / "protocol" / "schemas" / "header-1.0.schema.json"
 
@@ -126,7 +126,10 @@ def test_example_converts_to_a_valid_dcsa_document_and_back(schemas: DocumentSch
 
 
 def test_conversion_needs_version_1_1(schemas: DocumentSchemas) -> None:
-    old = parse_json((EXAMPLE.parent / "bill-of-lading.json").read_bytes())
+    # A valid 1.0 bill (the orchid consignment's, as the clearance tests keep it) has no
+    # DCSA eBL 3.0 form.
+    old = parse_json((ROOT / "tests" / "clearance" / "data" / "bill-of-lading.json").read_bytes())
+    assert old["version"] == "1.0"
     with pytest.raises(SchemaError) as info:
         to_transport_document(old, schemas=schemas)
     assert (info.value.code, info.value.pointer) == (ReasonCode.DOC_TYPE_UNKNOWN, "/version")

@@ -38,7 +38,7 @@ from protocol.title_entry import (
 from trust_registry import Authority, AuthorityId, Revocation, TrustAnchor, TrustRegistry
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "examples" / "documents" / "bill-of-lading-1.1.json"
+EXAMPLE = ROOT / "examples" / "documents" / "bill-of-lading.json"
 
 MINUTE = dt.timedelta(minutes=1)
 DAY = dt.timedelta(days=1)

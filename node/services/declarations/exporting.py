@@ -316,6 +316,18 @@ def _check_references(ctx: NodeContext, session: Session, registry: TrustRegistr
 # -- 4. the export decision -------------------------------------------------------------------
 
 
+def _check_versions(items: list[ResolvedItem], versions: Mapping[str, tuple[str, ...]]) -> None:
+    """Every document of a type the rules read has a version they read (DOC_TYPE_UNKNOWN)."""
+    for item in items:
+        known = versions.get(item.doc_type)
+        version = str(item.document.get("version"))
+        if known is not None and version not in known:
+            raise RequestError(ReasonCode.DOC_TYPE_UNKNOWN,
+                               f"{item.pointer}: this node's reconciliation rules read "
+                               f"{item.doc_type} {', '.join(known)}, not {version}",
+                               pointer=item.pointer)
+
+
 def export_decision(items: list[ResolvedItem], findings: tuple[Finding, ...]
                     ) -> tuple[Decision, list[ReasonCode]]:
     """Held on a hold finding or an unrecognised document signed elsewhere; else released."""
@@ -412,6 +424,7 @@ def submit(ctx: NodeContext, principal: Principal, package: DeclarationPackage,
                                         package.importing_authority or to)
         items += _check_references(ctx, session, registry, principal, items, at)
     # Step 4
+    _check_versions(items, ctx.reconciliation.document_versions)
     findings = reconcile([item.document for item in items], ctx.reconciliation)
     decision, reasons = export_decision(items, findings)
     signed = sign_decision(

@@ -153,22 +153,30 @@ def plan(ctx: NodeContext, registry: TrustRegistry, envelope: Envelope,
     for code, finding in _reference_findings(ctx, received):
         reasons.append(code)
         findings.append(finding)
-    # Step 5
+    # Step 5 (a document of a version the import rules do not read counts as absent; a
+    # declaration of such a version is held for an officer)
+    versions = ctx.import_rules.document_versions
     certificates = [
         CertificateFact(document=item.document,
                         recognised=item.outcome.outcome is Outcome.ACCEPTED,
                         reasons=item.outcome.reasons,
                         issuer_roles=_roles(registry, str(item.document.get("issuer"))))
         for item in received
-        if item.document is not None and item.document.get("type") in CERTIFICATE_TYPES]
-    assessment = assess_import(subject, certificates, ctx.import_rules)
-    findings.extend(finding.to_dict() for finding in assessment.findings)
-    reasons.extend(assessment.reasons)
-    held = bool(reasons) or assessment.decision is ImportDecision.HELD
-    decision = Decision.HELD if held else Decision.RELEASED
-    preference = {"claimed": assessment.preference.claimed,
-                  "eligible": assessment.preference.eligible,
-                  "reasons": [code.value for code in assessment.preference.reasons]}
+        if item.document is not None and item.document.get("type") in CERTIFICATE_TYPES
+        and str(item.document.get("version")) in versions.get(str(item.document["type"]), ())]
+    preference: dict[str, Any] = {"claimed": False, "eligible": None, "reasons": []}
+    if str(subject.get("version")) in versions.get("customs-declaration", ()):
+        assessment = assess_import(subject, certificates, ctx.import_rules)
+        findings.extend(finding.to_dict() for finding in assessment.findings)
+        reasons.extend(assessment.reasons)
+        if assessment.decision is ImportDecision.HELD and not assessment.reasons:
+            reasons.append(ReasonCode.REVIEW_REQUIRED)
+        preference = {"claimed": assessment.preference.claimed,
+                      "eligible": assessment.preference.eligible,
+                      "reasons": [code.value for code in assessment.preference.reasons]}
+    else:
+        reasons.append(ReasonCode.DOC_TYPE_UNKNOWN)
+    decision = Decision.HELD if reasons else Decision.RELEASED
     sha = derived[2] if derived is not None else declaration.outcome.document_sha256
     signed = sign_decision(
         ctx, procedure=Procedure.IMPORT, decision=decision, declaration=subject,
