@@ -9,7 +9,8 @@
     ├── CertificateError          X.509 decoding and chain validation
     ├── SchemaError               document JSON Schema validation (carries the JSON pointer)
     ├── EnvelopeError             node-to-node envelopes
-    └── ReceiptError              signed receipts
+    ├── ReceiptError              signed receipts
+    └── InteropError              conversion to and from other standards' formats (ePhyto XML)
     KeyLoadError                  private keys that cannot be loaded (a ProtocolError too)
 
 Misuse by our own code (wrong argument types, naive datetimes) raises ``TypeError`` or
@@ -81,3 +82,9 @@ class ReceiptError(ProtocolError):
 
 class KeyLoadError(ProtocolError):
     """A private key cannot be loaded (missing, wrong passphrase, unsupported type)."""
+
+
+class InteropError(ProtocolError):
+    """A document cannot be converted to or from another standard's format (e.g. the
+    UN/CEFACT SPS certificate XML of the IPPC ePhyto hub). ``where`` locates the problem:
+    an XML path, a line number or a JSON pointer."""

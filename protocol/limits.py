@@ -16,6 +16,8 @@ class Limits:
     - ``max_chain_length``: certificates in one ``x5c`` (signer plus intermediates).
     - ``max_documents_per_envelope``: documents carried by one envelope.
     - ``max_clock_skew_seconds``: tolerated difference between a peer's clock and ours.
+    - ``max_xml_bytes``: one XML document read for conversion (an ePhyto SPS certificate,
+      attachments included).
     """
 
     max_document_bytes: int = 1_048_576
@@ -25,6 +27,7 @@ class Limits:
     max_chain_length: int = 4
     max_documents_per_envelope: int = 100
     max_clock_skew_seconds: int = 300
+    max_xml_bytes: int = 4_194_304
 
 
 DEFAULT_LIMITS = Limits()
