@@ -10,6 +10,8 @@
   document and verifying it as named checks.
 - ``envelope``, ``receipt``: node-to-node messages and signed receipts.
 - ``reason_codes``, ``errors``: the closed list of reason codes and the exception tree.
+- ``interop``: conversions to and from other standards' formats (``interop.ephyto``: the
+  UN/CEFACT SPS certificate XML of the IPPC ePhyto hub); import it explicitly (it needs lxml).
 """
 
 from protocol.canonical import canonicalize, sha256_hex
@@ -20,6 +22,7 @@ from protocol.errors import (
     CertificateError,
     CodedError,
     EnvelopeError,
+    InteropError,
     JSONInputError,
     JWSError,
     KeyLoadError,
@@ -47,6 +50,7 @@ __all__ = [
     "EnvelopeError",
     "EnvelopeKind",
     "GeneralJWS",
+    "InteropError",
     "JSONInputError",
     "JWSError",
     "JWSType",

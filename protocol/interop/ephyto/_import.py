@@ -258,7 +258,7 @@ class _Reader:
                     treatment[key] = _text(descriptions[1])
                     self._use(*descriptions)
             elif subject == "TTTM" and len(descriptions) == 1:
-                value = self._measure(characteristic, "ValueMeasure", "CEL")
+                value = self._measure(characteristic, "ValueMeasure", "CEL", positive=False)
                 if value is not None and "temperatureCelsius" not in treatment:
                     treatment["temperatureCelsius"] = value[0]
                     self._use(descriptions[0])
@@ -424,12 +424,14 @@ class _Reader:
                 self._use(subject_el, content)
         return found
 
-    def _measure(self, parent: _Element, name: str,
-                 unit: str | None) -> tuple[int | float, str] | None:
+    def _measure(self, parent: _Element, name: str, unit: str | None, *,
+                 positive: bool = True) -> tuple[int | float, str] | None:
+        """A measure in ``unit`` (any unit when None), marked consumed; None when absent,
+        in another unit, or not positive although it must be (masses, volumes, durations)."""
         element = self._first(parent, name)
         value = _number(_text(element))
         unit_code = element.get("unitCode") if element is not None else None
-        if element is None or value is None or value <= 0 or not unit_code:
+        if element is None or value is None or (positive and value <= 0) or not unit_code:
             return None
         if unit is not None and unit_code != unit:
             return None
