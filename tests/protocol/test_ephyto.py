@@ -338,3 +338,32 @@ def test_shipped_schema_files_are_documented() -> None:
     for path in sorted(XSD_DIRECTORY.glob("*/*.xsd")):
         assert path.name in readme, path
     assert re.search(r"\b[0-9a-f]{40}\b", readme)  # the commits the files were taken from
+
+
+@pytest.mark.parametrize("note", [
+    pytest.param('{"v":1,"empty":3}', id="wrong-member-type"),
+    pytest.param('{"v":1,"extensions":[1]}', id="extensions-not-an-object"),
+    pytest.param('{"v":1,"colour":"red"}', id="unknown-member"),
+    pytest.param('{"v":2}', id="unknown-version"),
+    pytest.param('{"v":1,"v":1}', id="duplicate-member"),
+])
+def test_rejects_a_malformed_extension_note(converter: EphytoConverter, example: dict[str, Any],
+                                            note: str) -> None:
+    xml = re.sub(rb"(<ram:Subject>TRADEACCORD</ram:Subject>\s*<ram:Content>)[^<]*",
+                 lambda m: m.group(1) + note.encode(), converter.to_xml(example))
+    assert refused(lambda: converter.from_xml(xml)).code is ReasonCode.EPHYTO_INVALID
+
+
+@pytest.mark.parametrize(("written", "read"), [
+    ("2026-10-02T14:05:00.5+02:00", "2026-10-02T12:05:00.5Z"),
+    ("2026-10-02", "2026-10-02T00:00:00Z"),
+])
+def test_issue_times_are_read_as_utc(converter: EphytoConverter, written: str, read: str) -> None:
+    data = SAMPLE.read_bytes().replace(b"2026-10-02T14:05:00+02:00", written.encode())
+    assert converter.from_xml(data)["issuedAt"] == read
+
+
+@pytest.mark.parametrize("written", ["0001-01-01T00:00:00+01:00", "yesterday"])
+def test_unreadable_issue_times_are_refused(converter: EphytoConverter, written: str) -> None:
+    data = SAMPLE.read_bytes().replace(b"2026-10-02T14:05:00+02:00", written.encode())
+    assert refused(lambda: converter.from_xml(data)).code is ReasonCode.EPHYTO_INVALID

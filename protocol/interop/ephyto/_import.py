@@ -45,8 +45,12 @@ _TIMESTAMP = re.compile(
     r"(\.[0-9]{1,6})?Z$")
 _HS = re.compile(r"^[0-9]{6,}$")
 _NOT_ID_CHAR = re.compile(r"[^A-Z0-9./-]")
-_NOTE_KEYS = {"v", "id", "issuer", "importNppoName", "parties", "quantities", "treatmentTypes",
-              "references", "extensions", "empty"}
+_NOTE_TYPES: dict[str, type] = {
+    "v": int, "id": str, "issuer": str, "importNppoName": str, "parties": list,
+    "quantities": list, "treatmentTypes": list, "references": list, "extensions": dict,
+    "empty": list,
+}
+"""The extension note's members and their JSON types; anything else is refused."""
 _MAX_ID_VALUE = 50
 
 
@@ -122,7 +126,10 @@ class _Reader:
         movements = self._all(consignment, "MainCarriageSPSTransportMovement")
         if not movements:
             raise _missing("/SPSConsignment/MainCarriageSPSTransportMovement")
-        conveyance: dict[str, Any] = {"mode": self._required(movements[0], "ModeCode")}
+        mode = self._required(movements[0], "ModeCode")
+        # xs:int admits "+1" and "01"; Rec 19 codes are the digits 0-9.
+        conveyance: dict[str, Any] = {"mode": str(int(mode)) if mode.lstrip("+-").isdigit()
+                                      else mode}
         means = self._first(movements[0], "UsedSPSTransportMeans")
         identifier = self._take(means, "Name") if means is not None else None
         if identifier is not None:
@@ -374,7 +381,8 @@ class _Reader:
             raise _invalid(f"the {EXTENSION_SUBJECT} note is not strict JSON: {exc.message}",
                            "/SPSExchangedDocument/IncludedSPSNote") from exc
         if (not isinstance(value, dict) or value.get("v") != EXTENSION_VERSION
-                or not set(value) <= _NOTE_KEYS):
+                or any(not isinstance(member, _NOTE_TYPES.get(key, type(None)))
+                       for key, member in value.items())):
             raise _invalid(f"the {EXTENSION_SUBJECT} note is not a version "
                            f"{EXTENSION_VERSION} TradeAccord extension object",
                            "/SPSExchangedDocument/IncludedSPSNote")
@@ -454,7 +462,11 @@ class _Reader:
         if value.tzinfo is None:  # a date or a local time without offset: read as UTC
             value = value.replace(tzinfo=dt.UTC)
             self.derived.append("/issuedAt")
-        return format_time(value)
+        try:
+            return format_time(value)
+        except OverflowError as exc:  # e.g. year 1 with a positive offset
+            raise _invalid(f"IssueDateTime {text!r} is out of range",
+                           "/SPSExchangedDocument/IssueDateTime") from exc
 
     def _take(self, parent: _Element | None, name: str) -> str | None:
         element = self._first(parent, name) if parent is not None else None
