@@ -18,6 +18,7 @@ unreachable node. lxml is imported inside the commands, so other commands never 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -36,6 +37,10 @@ from protocol.reason_codes import ReasonCode
 
 if TYPE_CHECKING:
     from protocol.interop.ephyto import EphytoConverter
+
+
+_DOCUMENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+"""The header schema's ``documentId``: checked before it becomes part of a URL path."""
 
 
 class Format(StrEnum):
@@ -64,6 +69,8 @@ def export(
     """Convert a signed document to another format (ePhyto SPS certificate XML)."""
     if (document_id is None) == (signed_file is None):
         raise UsageProblem("give a document ID (fetched from the node) or --file SIGNED.jws")
+    if document_id is not None and not _DOCUMENT_ID.fullmatch(document_id):
+        raise UsageProblem(f"{document_id!r} is not a document id")
     limits = load_settings().limits()
     if signed_file is not None:
         signed = read_bytes(signed_file)

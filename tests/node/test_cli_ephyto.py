@@ -18,6 +18,8 @@ runner = CliRunner()
 
 def cli(*args: str) -> tuple[int, str]:
     result = runner.invoke(build_app(), list(args))
+    assert result.exception is None or isinstance(result.exception, SystemExit), \
+        repr(result.exception)
     return result.exit_code, result.output
 
 
@@ -31,7 +33,8 @@ def test_export_fetches_the_signed_document_from_the_node(network: Network,
     trader = ["--node", sg.url, "--api-key", sg.keys["trader"]]
     code, output = cli("doc", "submit", str(source), *trader)
     assert code == 0, output
-    document_id = output.strip()
+    # The first line: an in-process node's log lines may follow on the shared stderr.
+    document_id = output.strip().splitlines()[0]
     out = tmp_path / "phyto.xml"
     code, output = cli("doc", "export", document_id, "--format", "ephyto-sps", "-o", str(out),
                        *trader)
@@ -47,3 +50,5 @@ def test_export_fetches_the_signed_document_from_the_node(network: Network,
     code, output = cli("doc", "export", document_id, "--format", "ephyto-sps",
                        "--node", "http://127.0.0.1:9", "--api-key", sg.keys["trader"])
     assert code == 2
+    code, output = cli("doc", "export", "bad\nid", "--format", "ephyto-sps", *trader)
+    assert code == 2 and "not a document id" in output
