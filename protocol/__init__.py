@@ -12,6 +12,8 @@
 - ``title_entry``, ``title_chain``, ``title_messages``: transferable records — title entries,
   verifying a bill's whole title chain, and the custody messages between nodes.
 - ``reason_codes``, ``errors``: the closed list of reason codes and the exception tree.
+- ``interop``: conversions to and from other standards' formats (``interop.ephyto``: the
+  UN/CEFACT SPS certificate XML of the IPPC ePhyto hub); import it explicitly (it needs lxml).
 """
 
 from protocol.canonical import canonicalize, sha256_hex
@@ -22,6 +24,7 @@ from protocol.errors import (
     CertificateError,
     CodedError,
     EnvelopeError,
+    InteropError,
     JSONInputError,
     JWSError,
     KeyLoadError,
@@ -53,6 +56,7 @@ __all__ = [
     "EnvelopeError",
     "EnvelopeKind",
     "GeneralJWS",
+    "InteropError",
     "JSONInputError",
     "JWSError",
     "JWSType",

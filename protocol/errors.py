@@ -11,7 +11,8 @@
     ├── EnvelopeError             node-to-node envelopes
     ├── ReceiptError              signed receipts
     ├── DocumentReferenceError    a references[] entry that does not resolve (carries the pointer)
-    └── TitleError                title entries, title chains and their messages
+    ├── TitleError                title entries, title chains and their messages
+    └── InteropError              conversion to and from other standards' formats (ePhyto XML)
     KeyLoadError                  private keys that cannot be loaded (a ProtocolError too)
 
 Misuse by our own code (wrong argument types, naive datetimes) raises ``TypeError`` or
@@ -96,3 +97,9 @@ class TitleError(ProtocolError):
 
 class KeyLoadError(ProtocolError):
     """A private key cannot be loaded (missing, wrong passphrase, unsupported type)."""
+
+
+class InteropError(ProtocolError):
+    """A document cannot be converted to or from another standard's format (e.g. the
+    UN/CEFACT SPS certificate XML of the IPPC ePhyto hub). ``where`` locates the problem:
+    an XML path, a line number or a JSON pointer."""

@@ -17,6 +17,8 @@ class Limits:
     - ``max_documents_per_envelope``: documents carried by one envelope.
     - ``max_clock_skew_seconds``: tolerated difference between a peer's clock and ours.
     - ``max_title_entries``: entries in one transferable record's title chain.
+    - ``max_xml_bytes``: one XML document read for conversion (an ePhyto SPS certificate,
+      attachments included).
     """
 
     max_document_bytes: int = 1_048_576
@@ -27,6 +29,7 @@ class Limits:
     max_documents_per_envelope: int = 100
     max_clock_skew_seconds: int = 300
     max_title_entries: int = 1_000
+    max_xml_bytes: int = 4_194_304
 
 
 DEFAULT_LIMITS = Limits()

@@ -51,6 +51,8 @@ class ReasonCode(StrEnum):
     SCHEMA_INVALID = "SCHEMA_INVALID"
     REFERENCE_UNRESOLVED = "REFERENCE_UNRESOLVED"
     REFERENCE_MISMATCH = "REFERENCE_MISMATCH"
+    XML_MALFORMED = "XML_MALFORMED"
+    EPHYTO_INVALID = "EPHYTO_INVALID"
     # -- trust registry and recognition --
     ISSUER_UNKNOWN = "ISSUER_UNKNOWN"
     ISSUER_MISMATCH = "ISSUER_MISMATCH"
@@ -155,6 +157,10 @@ _DESCRIPTIONS: dict[ReasonCode, str] = {
     "package nor held by the node.",
     ReasonCode.REFERENCE_MISMATCH: "A references[] entry's SHA-256 is not the digest of the "
     "document it names (SHA-256 of its signed payload).",
+    ReasonCode.XML_MALFORMED: "The XML input is not well-formed, is too large or too deep, or "
+    "holds a DTD or entity declaration (refused: no entities, no network).",
+    ReasonCode.EPHYTO_INVALID: "The data is not a UN/CEFACT SPS certificate (ePhyto) this node "
+    "can convert: wrong root, schema violation, or a required field missing either way.",
     ReasonCode.ISSUER_UNKNOWN: "The issuing authority is not in the trust registry.",
     ReasonCode.ISSUER_MISMATCH: "The document's issuer is not the authority whose key signed it.",
     ReasonCode.NO_AGREEMENT: "No agreement links the issuer and the receiver.",

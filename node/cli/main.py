@@ -33,6 +33,7 @@ def build_app() -> typer.Typer:
 
 
 def _add_optional_groups(app: typer.Typer) -> None:
+    import node.cli.doc_convert_cmd  # noqa: F401  (adds doc export / doc import to doc_app)
     from node.cli.agreement_cmd import agreement_app
     from node.cli.registry_cmd import registry_app
 
