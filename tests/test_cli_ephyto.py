@@ -104,9 +104,11 @@ def test_tampered_signed_file_is_refused(signed: Path, tmp_path: Path) -> None:
 
 
 def test_another_document_type_is_refused(authority: Path, tmp_path: Path) -> None:
-    out = tmp_path / "coo.jws"
-    assert cli("doc", "sign", "--authority-dir", authority,
-               ROOT / "examples" / "documents" / "certificate-of-origin.json", "-o", out)[0] == 0
+    out, source = tmp_path / "invoice.jws", tmp_path / "invoice.json"
+    invoice = json.loads((ROOT / "examples" / "documents" / "commercial-invoice.json").read_text())
+    del invoice["issuer"]  # doc sign fills in the signing authority
+    source.write_text(json.dumps(invoice))
+    assert cli("doc", "sign", "--authority-dir", authority, source, "-o", out)[0] == 0
     code, output = cli("doc", "export", "--file", out, "--format", "ephyto-sps")
     assert code == 1 and "EPHYTO_INVALID" in output
 
