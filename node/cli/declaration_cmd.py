@@ -40,7 +40,8 @@ def submit(
     try:
         package = parse_json(read_bytes(package_file), max_bytes=16 * 1024 * 1024)
     except ProtocolError as exc:
-        raise UsageProblem(f"{package_file} is not a strict JSON package: {exc.message}") from exc
+        raise UsageProblem(f"{package_file} is not a strict JSON package: {exc.code.value}: "
+                           f"{exc.message}") from exc
     with connect(node, api_key) as client:
         result = client.submit_declaration(package, to=to)
     if as_json:
