@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from node.client import ClientError, ConnectionProblem
-from node.demo.packages import DemoDataError
+from node.demo.packages import TEMPLATE_TYPES, DemoDataError, template
 from node.demo.runner import Demo
 from protocol.errors import CodedError
 
@@ -46,6 +46,8 @@ def run_demo(*, workdir: Path | None = None, keep: bool = False, keep_running: b
     with _workdir(workdir, keep or keep_running) as path:
         demo = Demo(path, say)
         try:
+            for doc_type in TEMPLATE_TYPES:  # a missing data file stops the demo before it starts
+                template(doc_type)
             demo.setup()
             outcomes = demo.scenarios()
             audit_ok = demo.audit()

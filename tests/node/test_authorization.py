@@ -4,6 +4,7 @@ Role policy, as implemented:
 
 - documents submit, list, get, signed, send, status and the inbox list: trader, officer;
 - inbox release and reject: officer;
+- declarations submit, list and get: trader, officer; release and reject: officer;
 - verify and reading the registry: any authenticated caller;
 - registry changes, the outbox and the audit check: operator;
 - ``/healthz``, ``/readyz``, ``/metrics``, ``/.well-known/tradeaccord`` and the API
@@ -35,6 +36,7 @@ import pytest
 from node.api.app import create_app
 from node.authority import AuthorityDirectory
 from node.bootstrap import authority_record
+from node.demo.packages import Consignment, commercial_documents, package
 from node.pilot import AgreementSpec, make_agreement
 from protocol.timeutil import utc_now
 from tests.node.conftest import (
@@ -89,6 +91,8 @@ class Seed:
     proposal: bytes        # a proposal signed by CN's root (the countersign cell signs it)
     proposal_id: str
     authority: dict[str, Any]  # CN's entry as SG's registry holds it
+    declaration_id: str        # a declaration of EXPORTER, submitted at SG
+    held_declarations: dict[str, str]  # "release" / "reject" → a declaration held at export
 
     @property
     def sg(self) -> RunningNode:
@@ -132,6 +136,15 @@ def _snapshot(seed: Seed) -> Call:
     return Call("/v1/registry/snapshots", snapshot.to_json())
 
 
+def _package(*, held: bool = False) -> dict[str, Any]:
+    """A declaration package of EXPORTER for CN (fresh ids); ``held``: its invoice total
+    disagrees with the declared value, so it is held at export."""
+    consignment = Consignment()
+    change = {"commercial-invoice": lambda d: d["body"].__setitem__("totalAmount", 1.0)}
+    commercial_documents(consignment, change if held else None)
+    return package(consignment, importing=CN_ID, certificates=[])
+
+
 def _peer_envelope(seed: Seed) -> Call:
     document = issued(seed.cn.directory, certificate_of_origin())
     return Call("/v1/peer/envelopes", envelope(seed.cn.directory, SG_ID, (document,)))
@@ -157,6 +170,18 @@ ROWS: tuple[Row, ...] = (
     Row("rejectDocument", "POST", "/v1/inbox/{document_id}/reject", OFFICER, 200,
         lambda s: Call(f"/v1/inbox/{s.held['reject']}/reject",
                        _json({"reason": "goods not as described"}))),
+    Row("submitDeclaration", "POST", "/v1/declarations", TRADER_OFFICER, 201,
+        lambda s: Call("/v1/declarations", _json(_package()))),
+    Row("listDeclarations", "GET", "/v1/declarations", TRADER_OFFICER, 200,
+        lambda s: Call("/v1/declarations")),
+    Row("getDeclaration", "GET", "/v1/declarations/{declaration_id}", TRADER_OFFICER, 200,
+        lambda s: Call(f"/v1/declarations/{s.declaration_id}")),
+    Row("releaseDeclaration", "POST", "/v1/declarations/{declaration_id}/release", OFFICER, 200,
+        lambda s: Call(f"/v1/declarations/{s.held_declarations['release']}/release",
+                       _json({"reason": "value explained by the seller's price list"}))),
+    Row("rejectDeclaration", "POST", "/v1/declarations/{declaration_id}/reject", OFFICER, 200,
+        lambda s: Call(f"/v1/declarations/{s.held_declarations['reject']}/reject",
+                       _json({"reason": "value not substantiated"}))),
     Row("verifyDocument", "POST", "/v1/verify", ANY_ROLE, 200,
         lambda s: Call("/v1/verify", s.signed)),
     Row("getRegistry", "GET", "/v1/registry", ANY_ROLE, 200, lambda s: Call("/v1/registry")),
@@ -295,11 +320,16 @@ def _seed(network: Network, http: httpx.Client, base: Path) -> Seed:
     _post(http, sg, "/v1/registry/proposals", "operator", proposal)
     registry = _get(http, sg, "/v1/registry", "operator").json()["registry"]
     [authority] = [a for a in registry["authorities"] if a["id"] == CN_ID]
+    with sg.client("trader") as trader:
+        declaration_id = trader.submit_declaration(_package())["id"]
+        held_declarations = {action: trader.submit_declaration(_package(held=True))["id"]
+                             for action in ("release", "reject")}
     return Seed(network=network, http=http, document_id=submitted["id"], sha256=submitted["sha256"],
                 signed=json.dumps(submitted["signed"]).encode("utf-8"), held=held,
                 failed_message=str(failed["messageId"]), agreement=agreement,
                 agreement_id=agreement_spec.agreement_id, proposal=proposal,
-                proposal_id=proposal_spec.agreement_id, authority=authority)
+                proposal_id=proposal_spec.agreement_id, authority=authority,
+                declaration_id=declaration_id, held_declarations=held_declarations)
 
 
 @pytest.fixture(scope="module")
