@@ -203,7 +203,7 @@ def test_standalone_worker_serves_its_metrics(authority: AuthorityDirectory) -> 
             except httpx.TransportError:
                 return None
 
-        text = str(wait_until(scrape, timeout=30, what="worker metrics"))
+        text = str(wait_until(scrape, timeout=90, what="worker metrics"))
         assert "tradeaccord_outbox_depth" in text
         assert "tradeaccord_delivery_attempts_total" in text
     finally:
