@@ -185,6 +185,16 @@ class JWSSignature:
 
     protected_b64: str
     signature_b64: str
+    _protected: bytes | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def protected(self) -> bytes:
+        """The protected header's bytes, as signed (decoded once per instance)."""
+        protected = self._protected
+        if protected is None:
+            protected = _decode(self.protected_b64, "protected header")
+            object.__setattr__(self, "_protected", protected)
+        return protected
 
     def to_dict(self) -> dict[str, str]:
         return {"protected": self.protected_b64, "signature": self.signature_b64}
@@ -258,9 +268,10 @@ class GeneralJWS:
             protected_b64, signature_b64 = entry["protected"], entry["signature"]
             if not isinstance(protected_b64, str) or not isinstance(signature_b64, str):
                 raise JWSError(ReasonCode.JWS_MALFORMED, f"signatures[{index}] members are strings")
-            _validate(protected_b64, f"signatures[{index}].protected")
+            protected = _decode(protected_b64, f"signatures[{index}].protected")
             _validate(signature_b64, f"signatures[{index}].signature")
             signature = JWSSignature(protected_b64, signature_b64)
+            object.__setattr__(signature, "_protected", protected)
             if signature in signatures:
                 raise JWSError(ReasonCode.JWS_DUPLICATE_SIGNATURE,
                                f"signatures[{index}] repeats an earlier signature")
@@ -329,7 +340,7 @@ def add_signature(jws: GeneralJWS, signer: Signer, *, typ: str,
 
 
 def _decode_header(signature: JWSSignature) -> dict[str, Any]:
-    raw = _decode(signature.protected_b64, "protected header")
+    raw = signature.protected
     try:
         header = parse_json(raw, max_bytes=65_536, max_depth=4)
     except ProtocolError as exc:
