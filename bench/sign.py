@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import functools
 import json
 import pstats
 import time
@@ -60,7 +61,7 @@ def main() -> None:
     signature = sample["signatures"][0]
     signing_input = f"{signature['protected']}.{sample['payload']}".encode("ascii")
     limit = raw_sign_with(world.signer, signing_input)
-    calls = [lambda data=data: doc_sign(data) for data in inputs]
+    calls = [functools.partial(doc_sign, data) for data in inputs]
     rounds = Rounds()
     for _ in range(args.rounds):
         rate, limit_rate, _ = interleaved(calls, limit)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import functools
 import pstats
 import time
 
@@ -61,7 +62,7 @@ def main() -> None:
     first = GeneralJWS.parse(signed[0])
     signing_input = f"{first.signatures[0].protected_b64}.{first.payload_b64}".encode("ascii")
     limit = raw_verify_with(world.signer, first, signing_input)
-    calls = [lambda data=data: pipeline(data) for data in signed]
+    calls = [functools.partial(pipeline, data) for data in signed]
     rounds = Rounds()
     spent: list[int] = []
     for _ in range(args.rounds):

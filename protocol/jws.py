@@ -457,7 +457,7 @@ def check_integrity(
         raise JWSError(ReasonCode.KID_MISMATCH, "kid is not the signer key's RFC 7638 thumbprint")
     # Step 9
     if not verify_raw(signature.protected_b64, jws.payload_b64, signature.signature_b64,
-                      public_key):  # type: ignore[arg-type]
+                      public_key):
         raise JWSError(ReasonCode.SIGNATURE_INVALID,
                        f"signature {index} does not verify over the payload as received")
     return IntegrityEvidence(index, header, alg, kid, header_typ, signed_at, leaf,

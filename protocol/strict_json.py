@@ -176,13 +176,12 @@ def parse_json(
     The same value or reason code as ``parse_json_reference``, faster for bytes input.
     """
     if not isinstance(data, bytes | bytearray | memoryview):
-        text, _ = _checked_text(data, max_bytes)
-        return _parse_reference(text, max_depth, check_strings=True)
+        return _parse_reference(_checked_text(data, max_bytes)[0], max_depth,
+                                check_strings=True)
     raw = bytes(data)
+    text: str | None = None  # ASCII is valid UTF-8: decoded only if the reference is needed
     if len(raw) > max_bytes or raw.startswith(b"\xef\xbb\xbf") or not raw.isascii():
         text, _ = _checked_text(raw, max_bytes)  # refuses, or decodes valid UTF-8
-    else:
-        text = None  # ASCII is valid UTF-8: decoded only if the reference is needed
     value = _parse_fast(raw, max_depth)
     if value is not _NOT_HANDLED:
         return value

@@ -115,7 +115,7 @@ def verify_and_decide(
     result = verify_document(data, anchors=lambda ev: issuer_anchors(registry, ev, extra_anchors),
                              at=at, schemas=schemas, limits=limits,
                              chain_check=None if extra_anchors else cached_chain_check(registry))
-    if not result.valid or result.document is None:
+    if result.document is None or not result.valid:
         return RecognitionResult(result, None, None, registry.version)
     try:
         acceptance = recognise(registry, receiver=receiver, document=result.document,

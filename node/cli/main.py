@@ -81,6 +81,7 @@ class _LazyCommands(Mapping[str, Any]):
 
     def __getitem__(self, name: str) -> Any:
         if name not in self._loaded:
+            command: Any
             entry = COMMANDS[name]  # KeyError for an unknown name, as a dict would
             if entry.is_group:
                 command = typer.main.get_group(_load(entry))
