@@ -189,6 +189,8 @@ class DocumentSchemas:
         the first violation jsonschema-rs finds.
         """
         selected = self._select(document)
+        if selected.fast.is_valid(document):  # cheaper than validate when valid
+            return
         try:
             selected.fast.validate(document)
         except jsonschema_rs.ValidationError as exc:
@@ -198,6 +200,8 @@ class DocumentSchemas:
                 unexpected = exc.kind.as_dict().get("unexpected") or []
                 path = _with_first_unknown(document, path, set(unexpected))
             raise _violation(selected, path, keyword, exc.message) from exc
+        # is_valid said no: never accept because validate found nothing to name.
+        raise _violation(selected, [], "schema", "the document does not match its schema")
 
     def validate_reference(self, document: Any) -> None:
         """Validate ``document`` with the reference validator (python-jsonschema 2020-12).

@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import functools
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -41,7 +42,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     encode_dss_signature,
 )
 
-from protocol.canonical import b64url_decode, b64url_encode, canonicalize
+from protocol.canonical import b64url_decode, b64url_encode, b64url_validate, canonicalize
 from protocol.certificates import (
     CertUsage,
     KeyAlgorithm,
@@ -161,6 +162,8 @@ class Signer:
     chain: tuple[x509.Certificate, ...]
     alg: str = field(init=False)
     kid: str = field(init=False)
+    x5c: tuple[str, ...] = field(init=False, repr=False)
+    """The chain as the ``x5c`` header member holds it, encoded once per signer."""
 
     def __post_init__(self) -> None:
         if not self.chain:
@@ -169,6 +172,8 @@ class Signer:
             raise ValueError("the first certificate does not hold the signer's public key")
         object.__setattr__(self, "alg", algorithm_for_key(self.key))
         object.__setattr__(self, "kid", jwk_thumbprint(self.key.public_key()))
+        object.__setattr__(self, "x5c", tuple(
+            base64.b64encode(certificate_to_der(c)).decode("ascii") for c in self.chain))
 
     @property
     def certificate(self) -> x509.Certificate:
@@ -181,6 +186,16 @@ class JWSSignature:
 
     protected_b64: str
     signature_b64: str
+    _protected: bytes | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def protected(self) -> bytes:
+        """The protected header's bytes, as signed (decoded once per instance)."""
+        protected = self._protected
+        if protected is None:
+            protected = _decode(self.protected_b64, "protected header")
+            object.__setattr__(self, "_protected", protected)
+        return protected
 
     def to_dict(self) -> dict[str, str]:
         return {"protected": self.protected_b64, "signature": self.signature_b64}
@@ -192,11 +207,16 @@ class GeneralJWS:
 
     payload_b64: str
     signatures: tuple[JWSSignature, ...]
+    _payload: bytes | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def payload(self) -> bytes:
-        """The signed payload bytes, exactly as signed."""
-        return b64url_decode(self.payload_b64)
+        """The signed payload bytes, exactly as signed (decoded once per instance)."""
+        payload = self._payload
+        if payload is None:
+            payload = b64url_decode(self.payload_b64)
+            object.__setattr__(self, "_payload", payload)
+        return payload
 
     def payload_json(self, limits: Limits = DEFAULT_LIMITS) -> Any:
         """The payload parsed as strict I-JSON."""
@@ -219,7 +239,7 @@ class GeneralJWS:
         if isinstance(data, bytes | str):
             data = parse_json(data, max_bytes=limits.max_document_bytes,
                               max_depth=limits.max_depth)
-        if not isinstance(data, Mapping):
+        if type(data) is not dict and not isinstance(data, Mapping):
             raise JWSError(ReasonCode.JWS_MALFORMED, "a JWS must be a JSON object")
         if set(data) != {"payload", "signatures"}:
             raise JWSError(
@@ -230,7 +250,7 @@ class GeneralJWS:
         payload_b64, raw_signatures = data["payload"], data["signatures"]
         if not isinstance(payload_b64, str):
             raise JWSError(ReasonCode.JWS_MALFORMED, "payload must be a base64url string")
-        _decode(payload_b64, "payload")
+        payload = _decode(payload_b64, "payload")
         if not isinstance(raw_signatures, list) or not raw_signatures:
             raise JWSError(ReasonCode.JWS_MALFORMED, "signatures must be a non-empty array")
         if len(raw_signatures) > limits.max_signatures:
@@ -240,7 +260,8 @@ class GeneralJWS:
             )
         signatures: list[JWSSignature] = []
         for index, entry in enumerate(raw_signatures):
-            if not isinstance(entry, Mapping) or set(entry) != {"protected", "signature"}:
+            if (type(entry) is not dict and not isinstance(entry, Mapping)) or set(entry) != {
+                    "protected", "signature"}:
                 raise JWSError(
                     ReasonCode.JWS_MALFORMED,
                     f"signatures[{index}] must have exactly protected and signature",
@@ -248,14 +269,29 @@ class GeneralJWS:
             protected_b64, signature_b64 = entry["protected"], entry["signature"]
             if not isinstance(protected_b64, str) or not isinstance(signature_b64, str):
                 raise JWSError(ReasonCode.JWS_MALFORMED, f"signatures[{index}] members are strings")
-            _decode(protected_b64, f"signatures[{index}].protected")
-            _decode(signature_b64, f"signatures[{index}].signature")
+            protected = _decode(protected_b64, f"signatures[{index}].protected")
+            _validate(signature_b64, f"signatures[{index}].signature")
             signature = JWSSignature(protected_b64, signature_b64)
+            object.__setattr__(signature, "_protected", protected)
             if signature in signatures:
                 raise JWSError(ReasonCode.JWS_DUPLICATE_SIGNATURE,
                                f"signatures[{index}] repeats an earlier signature")
             signatures.append(signature)
-        return cls(payload_b64, tuple(signatures))
+        return _with_payload(cls(payload_b64, tuple(signatures)), payload)
+
+
+def _with_payload(jws: GeneralJWS, payload: bytes) -> GeneralJWS:
+    """``jws`` knowing its decoded payload already (the caller decoded or encoded it)."""
+    object.__setattr__(jws, "_payload", payload)
+    return jws
+
+
+def _validate(text: str, what: str) -> None:
+    """``_decode``'s refusal without the decoding (decoded later, once, where used)."""
+    try:
+        b64url_validate(text)
+    except ValueError as exc:
+        raise JWSError(ReasonCode.JWS_MALFORMED, f"{what} is not unpadded base64url") from exc
 
 
 def _decode(text: str, what: str) -> bytes:
@@ -269,7 +305,7 @@ def _protected_header(signer: Signer, typ: str, signed_at: dt.datetime) -> dict[
     return {
         "alg": signer.alg,
         "kid": signer.kid,
-        "x5c": [base64.b64encode(certificate_to_der(c)).decode("ascii") for c in signer.chain],
+        "x5c": list(signer.x5c),
         "typ": typ,
         SIGNING_TIME: format_time(signed_at),
     }
@@ -281,7 +317,8 @@ def sign(payload: bytes, signer: Signer, *, typ: str, signed_at: dt.datetime) ->
     protected_b64, payload_b64, signature_b64 = sign_raw(
         _protected_header(signer, typ, signed_at), payload, signer.key
     )
-    return GeneralJWS(payload_b64, (JWSSignature(protected_b64, signature_b64),))
+    return _with_payload(GeneralJWS(payload_b64, (JWSSignature(protected_b64, signature_b64),)),
+                         bytes(payload))
 
 
 def add_signature(jws: GeneralJWS, signer: Signer, *, typ: str,
@@ -299,12 +336,12 @@ def add_signature(jws: GeneralJWS, signer: Signer, *, typ: str,
     protected_b64, _, signature_b64 = sign_raw(
         _protected_header(signer, typ, signed_at), jws.payload, signer.key
     )
-    return GeneralJWS(jws.payload_b64, (*jws.signatures, JWSSignature(protected_b64,
-                                                                       signature_b64)))
+    return _with_payload(GeneralJWS(jws.payload_b64, (*jws.signatures, JWSSignature(
+        protected_b64, signature_b64))), jws.payload)
 
 
 def _decode_header(signature: JWSSignature) -> dict[str, Any]:
-    raw = _decode(signature.protected_b64, "protected header")
+    raw = signature.protected
     try:
         header = parse_json(raw, max_bytes=65_536, max_depth=4)
     except ProtocolError as exc:
@@ -407,6 +444,45 @@ def check_integrity(
     if len(x5c) > limits.max_chain_length:
         raise JWSError(ReasonCode.CHAIN_TOO_LONG,
                        f"x5c holds {len(x5c)} certificates, limit {limits.max_chain_length}")
+    signer = _signer_key(tuple(x5c))
+    leaf = signer.certificates[0]
+    public_key = signer.public_key
+    # Step 7
+    if signer.alg_refusal is not None:
+        raise JWSError(ReasonCode.ALG_NOT_ALLOWED, signer.alg_refusal.message) from signer.alg_refusal
+    if alg != signer.alg:
+        raise JWSError(ReasonCode.ALG_KEY_MISMATCH,
+                       f"header alg {alg} but the certificate holds a {signer.alg} key")
+    # Step 8
+    if kid != signer.kid:
+        raise JWSError(ReasonCode.KID_MISMATCH, "kid is not the signer key's RFC 7638 thumbprint")
+    # Step 9
+    if not verify_raw(signature.protected_b64, jws.payload_b64, signature.signature_b64,
+                      public_key):
+        raise JWSError(ReasonCode.SIGNATURE_INVALID,
+                       f"signature {index} does not verify over the payload as received")
+    return IntegrityEvidence(index, header, alg, kid, header_typ, signed_at, leaf,
+                             signer.certificates[1:])
+
+
+@dataclass(frozen=True, slots=True)
+class _SignerKey:
+    """What an ``x5c`` yields: its certificates, the leaf's key, its ``alg`` (or the refusal
+    when the key type has none) and its RFC 7638 thumbprint."""
+
+    certificates: tuple[x509.Certificate, ...]
+    public_key: PublicKey
+    alg: str
+    alg_refusal: ProtocolError | None
+    kid: str
+
+
+@functools.lru_cache(maxsize=512)
+def _signer_key(x5c: tuple[str, ...]) -> _SignerKey:
+    """Decode an ``x5c`` (steps 6 to 8 of ``check_integrity``), memoised by its text: a
+    pure function of the content, so a signer seen before costs no certificate parsing, and
+    the same certificate objects come back (per-object caches downstream keep hitting).
+    Refusals raise and are not memoised."""
     certificates: list[x509.Certificate] = []
     for position, text in enumerate(x5c):
         try:
@@ -414,26 +490,12 @@ def check_integrity(
         except binascii.Error as exc:
             raise JWSError(ReasonCode.CERT_MALFORMED, f"x5c[{position}] is not base64") from exc
         certificates.append(load_certificate_der(der))
-    leaf = certificates[0]
-    public_key = leaf.public_key()
-    # Step 7
+    public_key: PublicKey = certificates[0].public_key()  # type: ignore[assignment]
     try:
-        expected_alg = algorithm_for_key(public_key)  # type: ignore[arg-type]
+        alg = algorithm_for_key(public_key)
     except ProtocolError as exc:
-        raise JWSError(ReasonCode.ALG_NOT_ALLOWED, exc.message) from exc
-    if alg != expected_alg:
-        raise JWSError(ReasonCode.ALG_KEY_MISMATCH,
-                       f"header alg {alg} but the certificate holds a {expected_alg} key")
-    # Step 8
-    if kid != jwk_thumbprint(public_key):  # type: ignore[arg-type]
-        raise JWSError(ReasonCode.KID_MISMATCH, "kid is not the signer key's RFC 7638 thumbprint")
-    # Step 9
-    if not verify_raw(signature.protected_b64, jws.payload_b64, signature.signature_b64,
-                      public_key):  # type: ignore[arg-type]
-        raise JWSError(ReasonCode.SIGNATURE_INVALID,
-                       f"signature {index} does not verify over the payload as received")
-    return IntegrityEvidence(index, header, alg, kid, header_typ, signed_at, leaf,
-                             tuple(certificates[1:]))
+        return _SignerKey(tuple(certificates), public_key, "", exc, "")
+    return _SignerKey(tuple(certificates), public_key, alg, None, jwk_thumbprint(public_key))
 
 
 def verify(

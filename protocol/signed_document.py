@@ -21,7 +21,7 @@ from typing import Any
 
 from cryptography import x509
 
-from protocol.canonical import canonicalize, require_readable_numbers, sha256_hex
+from protocol.canonical import canonicalize_readable, sha256_hex
 from protocol.certificates import CertUsage, ValidatedChain, validate_chain
 from protocol.documents import DocumentSchemas
 from protocol.errors import ProtocolError
@@ -53,9 +53,9 @@ def sign_document(document: Mapping[str, Any], signer: Signer, *,
                   signed_at: dt.datetime) -> GeneralJWS:
     """Sign the RFC 8785 bytes of ``document``. The caller validates it against its schema
     first (``DocumentSchemas.validate``); this function does not. Numbers a strict reader
-    would refuse are refused here (``require_readable_numbers``)."""
-    require_readable_numbers(document)
-    return sign(canonicalize(dict(document)), signer, typ=JWSType.DOCUMENT, signed_at=signed_at)
+    would refuse are refused here (``canonicalize_readable``)."""
+    return sign(canonicalize_readable(dict(document)), signer, typ=JWSType.DOCUMENT,
+                signed_at=signed_at)
 
 
 def document_sha256(jws: GeneralJWS) -> str:

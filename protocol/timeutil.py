@@ -26,7 +26,11 @@ def require_aware(value: dt.datetime, name: str = "time") -> dt.datetime:
 def format_time(value: dt.datetime) -> str:
     """RFC 3339 in UTC with a ``Z`` suffix, second precision (microseconds if present)."""
     value = require_aware(value).astimezone(dt.UTC)
-    text = value.strftime("%Y-%m-%dT%H:%M:%S")
+    if value.year >= 1000:  # the digits strftime writes, without its cost
+        text = (f"{value.year}-{value.month:02d}-{value.day:02d}T"
+                f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}")
+    else:  # strftime's own form for these (platform-dependent padding), as before
+        text = value.strftime("%Y-%m-%dT%H:%M:%S")
     if value.microsecond:
         text += f".{value.microsecond:06d}".rstrip("0")
     return text + "Z"

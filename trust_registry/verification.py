@@ -5,12 +5,17 @@
 with the anchors of the document's issuer taken from the registry (those valid at the
 signing time), then ``recognition`` for the receiving authority. ``valid`` is true only when
 every check passed *and* the document is recognised.
+
+``verify_and_decide`` runs the same checks and decision and returns them as values
+(:class:`RecognitionResult`), building the printable report only when ``report()`` is
+called: the form for a hot path that needs the outcome, not the report.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from cryptography import x509
@@ -21,8 +26,8 @@ from protocol.errors import ProtocolError
 from protocol.jws import GeneralJWS, IntegrityEvidence
 from protocol.limits import DEFAULT_LIMITS, Limits
 from protocol.reason_codes import ReasonCode
-from protocol.signed_document import verify_document
-from trust_registry.decision import recognise
+from protocol.signed_document import DocumentVerification, verify_document
+from trust_registry.decision import Acceptance, recognise
 from trust_registry.errors import TrustError
 from trust_registry.registry import TrustRegistry
 
@@ -45,7 +50,7 @@ def cached_chain_check(registry: TrustRegistry) -> Callable[[IntegrityEvidence],
     entries = registry.index.authorities
 
     def check(evidence: IntegrityEvidence) -> str:
-        entry = entries.get(authority_id_of(evidence.leaf) or "")
+        entry = entries.get(cache.cert_info(evidence.leaf).authority_id or "")
         if entry is None:
             raise ProtocolError(ReasonCode.CHAIN_UNTRUSTED,
                                 "the signer's authority is not in the registry")
@@ -56,6 +61,68 @@ def cached_chain_check(registry: TrustRegistry) -> Callable[[IntegrityEvidence],
             raise ProtocolError(error.code, error.message) from error
 
     return check
+
+
+@dataclass(frozen=True, slots=True)
+class RecognitionResult:
+    """The named checks and, when they all passed, the decision: an acceptance, or the
+    refusal. ``report()`` is the JSON form ``verify_and_recognise`` returns."""
+
+    verification: DocumentVerification
+    acceptance: Acceptance | None
+    refusal: TrustError | None
+    registry_version: int
+
+    @property
+    def valid(self) -> bool:
+        """Every check passed and the document is recognised."""
+        return self.acceptance is not None and self.verification.valid
+
+    def report(self) -> dict[str, Any]:
+        """The verification summary with a ``recognition`` member (module docstring)."""
+        report = self.verification.summary()
+        recognition: dict[str, Any]
+        if self.acceptance is not None:
+            recognition = {"recognised": True, "reasons": [], **self.acceptance.to_dict()}
+        elif self.refusal is not None:
+            recognition = {"recognised": False,
+                           "reasons": [code.value for code in self.refusal.codes],
+                           "message": self.refusal.message,
+                           "registryVersion": self.registry_version}
+            report["reasons"] = list(dict.fromkeys(
+                [*report["reasons"], *recognition["reasons"]]))
+        else:
+            recognition = {"recognised": False, "reasons": [], "skipped": True,
+                           "registryVersion": self.registry_version}
+        report["recognition"] = recognition
+        report["checks"]["recognition"] = ("VALID" if recognition["recognised"] else
+                                           "SKIPPED" if recognition.get("skipped") else "INVALID")
+        report["valid"] = bool(report["valid"] and recognition["recognised"])
+        return report
+
+
+def verify_and_decide(
+    data: bytes | GeneralJWS | Mapping[str, Any],
+    *,
+    registry: TrustRegistry,
+    receiver: str,
+    at: dt.datetime,
+    schemas: DocumentSchemas,
+    limits: Limits = DEFAULT_LIMITS,
+    extra_anchors: tuple[x509.Certificate, ...] = (),
+) -> RecognitionResult:
+    """The checks and the decision of ``verify_and_recognise``, as values (no report built)."""
+    result = verify_document(data, anchors=lambda ev: issuer_anchors(registry, ev, extra_anchors),
+                             at=at, schemas=schemas, limits=limits,
+                             chain_check=None if extra_anchors else cached_chain_check(registry))
+    if result.document is None or not result.valid:
+        return RecognitionResult(result, None, None, registry.version)
+    try:
+        acceptance = recognise(registry, receiver=receiver, document=result.document,
+                               evidence=result.integrity[0], at=at, limits=limits)
+    except TrustError as error:
+        return RecognitionResult(result, None, error, registry.version)
+    return RecognitionResult(result, acceptance, None, registry.version)
 
 
 def verify_and_recognise(
@@ -69,27 +136,5 @@ def verify_and_recognise(
     extra_anchors: tuple[x509.Certificate, ...] = (),
 ) -> dict[str, Any]:
     """The verification report with a ``recognition`` member (see the module docstring)."""
-    result = verify_document(data, anchors=lambda ev: issuer_anchors(registry, ev, extra_anchors),
-                             at=at, schemas=schemas, limits=limits,
-                             chain_check=None if extra_anchors else cached_chain_check(registry))
-    report = result.summary()
-    recognition: dict[str, Any]
-    if not result.valid or result.document is None:
-        recognition = {"recognised": False, "reasons": [], "skipped": True,
-                       "registryVersion": registry.version}
-    else:
-        try:
-            acceptance = recognise(registry, receiver=receiver, document=result.document,
-                                   evidence=result.integrity[0], at=at, limits=limits)
-            recognition = {"recognised": True, "reasons": [], **acceptance.to_dict()}
-        except TrustError as error:
-            recognition = {"recognised": False,
-                           "reasons": [code.value for code in error.codes],
-                           "message": error.message, "registryVersion": registry.version}
-            report["reasons"] = list(dict.fromkeys(
-                [*report["reasons"], *recognition["reasons"]]))
-    report["recognition"] = recognition
-    report["checks"]["recognition"] = ("VALID" if recognition["recognised"] else
-                                       "SKIPPED" if recognition.get("skipped") else "INVALID")
-    report["valid"] = bool(report["valid"] and recognition["recognised"])
-    return report
+    return verify_and_decide(data, registry=registry, receiver=receiver, at=at, schemas=schemas,
+                             limits=limits, extra_anchors=extra_anchors).report()

@@ -14,8 +14,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from node.cli.common import UsageProblem, handle_errors
 from node.cli.registry_cmd import (
@@ -175,6 +173,9 @@ def show(
     if as_json:
         typer.echo(json.dumps(summary, indent=2, sort_keys=True))
     else:
+        from rich.console import Console  # rich only for the commands that draw tables
+        from rich.table import Table
+
         console = Console(width=160)
         console.print(f"[bold]{agreement.agreement_id}[/bold]: {summary['state']}")
         console.print(f"  parties: {' – '.join(agreement.parties)}")

@@ -7,9 +7,7 @@ from typing import Annotated
 
 import typer
 
-from node.authority import AuthorityDirectory
-from node.cli.common import fail, handle_errors
-from node.settings import load_settings
+from node.cli.common import fail, handle_errors, load_settings
 from protocol.certificates import KeyAlgorithm, fingerprint
 from protocol.timeutil import utc_now
 
@@ -30,6 +28,8 @@ def init(
         help="Write keys unencrypted (tests and demos only)")] = False,
 ) -> None:
     """Generate the root (trust anchor), document-signer and node keys and certificates."""
+    from node.authority import AuthorityDirectory
+
     passphrase = load_settings().passphrase_bytes()
     if passphrase is None and not insecure_plaintext_keys:
         fail("set TRADEACCORD_PASSPHRASE to encrypt the keys "

@@ -11,11 +11,14 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
 
 import typer
 
 from protocol.errors import CodedError
+
+if TYPE_CHECKING:
+    from node.settings import Settings
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -53,6 +56,14 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             refuse(error)
 
     return wrapper
+
+
+def load_settings(authority_dir: Path | None = None) -> Settings:
+    """``node.settings.load_settings``, imported when a command first needs settings (not
+    when the command module is imported: pydantic-settings is slow to import)."""
+    from node.settings import load_settings as load
+
+    return load(authority_dir)
 
 
 def read_bytes(path: Path) -> bytes:

@@ -13,11 +13,10 @@ from node.cli.common import (
     EXIT_REFUSED,
     UsageProblem,
     handle_errors,
+    load_settings,
     print_json,
     read_bytes,
 )
-from node.services.documents import prepare
-from node.settings import load_settings
 from protocol.certificates import load_certificate_pem
 from protocol.documents import DocumentSchemas
 from protocol.signed_document import sign_document, verify_document
@@ -36,6 +35,8 @@ def sign(
     output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the JWS")],
 ) -> None:
     """Validate IN.json against its type's schema and sign it (JWS General Serialization)."""
+    from node.services.documents import prepare  # its module imports the storage layer
+
     settings = load_settings()
     document = parse_json(read_bytes(input_file), max_bytes=settings.max_document_bytes,
                           max_depth=settings.max_depth)

@@ -7,12 +7,8 @@ from typing import Annotated
 
 import typer
 
-from node.cli.common import handle_errors, print_json
+from node.cli.common import handle_errors, load_settings, print_json
 from node.cli.doc_cmd import KeyOption, NodeOption
-from node.cli.remote import connect
-from node.services.audit import verify_chain
-from node.settings import load_settings
-from node.storage.database import make_engine, read_session
 
 inbox_app = typer.Typer(help="Documents received from peers.", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
@@ -28,6 +24,8 @@ def list_inbox(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Received documents with their verification and recognition result."""
+    from node.cli.remote import connect  # httpx, only for commands that call a node
+
     with connect(node, api_key) as client:
         documents = client.inbox(outcome=outcome)
     if as_json:
@@ -46,6 +44,8 @@ def release(document_id: Annotated[str, typer.Argument(metavar="ID")],
             node: NodeOption = None, api_key: KeyOption = None,
             reason: Annotated[str | None, typer.Option(help="A note")] = None) -> None:
     """Officer: accept a document held for review."""
+    from node.cli.remote import connect  # httpx, only for commands that call a node
+
     with connect(node, api_key) as client:
         result = client.release(document_id, reason)
     typer.echo(f"{result['id']}: {result['outcome']}")
@@ -57,6 +57,8 @@ def reject(document_id: Annotated[str, typer.Argument(metavar="ID")],
            reason: Annotated[str, typer.Option(help="Why (recorded in the audit log)")],
            node: NodeOption = None, api_key: KeyOption = None) -> None:
     """Officer: reject a document held for review."""
+    from node.cli.remote import connect  # httpx, only for commands that call a node
+
     with connect(node, api_key) as client:
         result = client.reject(document_id, reason)
     typer.echo(f"{result['id']}: {result['outcome']}")
@@ -67,6 +69,9 @@ def reject(document_id: Annotated[str, typer.Argument(metavar="ID")],
 def audit_verify(authority_dir: Annotated[Path, typer.Option(help="The authority directory")]
                  ) -> None:
     """Check the audit log's hash chain; exit 1 naming the first broken entry."""
+    from node.services.audit import verify_chain
+    from node.storage.database import make_engine, read_session
+
     settings = load_settings(authority_dir)
     engine = make_engine(settings.resolved_database_url(authority_dir))
     try:

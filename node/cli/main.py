@@ -1,46 +1,133 @@
-"""The ``tradeaccord`` command: one typer app, one module per command group."""
+"""The ``tradeaccord`` command: one typer app, one module per command group.
+
+Starting fast: ``main`` runs a root group that lists the command groups from the table
+below and imports a group's module only when that group is invoked, so ``tradeaccord
+--help`` imports no command module, and a command imports only its own group (whose
+module imports heavy libraries — FastAPI, SQLAlchemy, httpx, rich — inside the commands
+that use them). ``build_app`` assembles the same tree eagerly, as a ``typer.Typer`` (tests
+and documentation checks use it); a test holds the two to the same commands and help.
+"""
 
 from __future__ import annotations
 
-import typer
+import importlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
 
-from node.cli.authority_cmd import authority_app
-from node.cli.declaration_cmd import declaration_app
-from node.cli.demo_cmd import demo
-from node.cli.doc_cmd import doc_app
-from node.cli.inbox_cmd import audit_app, inbox_app
-from node.cli.node_cmd import node_app
+import typer
+from typer.core import TyperGroup
+
+HELP = "TradeAccord: cross-border paperless trade with mutual recognition."
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """A top-level command: where it lives, and its help (shown without importing it)."""
+
+    module: str
+    attribute: str
+    help: str
+    is_group: bool = True
+
+
+COMMANDS: dict[str, _Entry] = {
+    "demo": _Entry("node.cli.demo_cmd", "demo",
+                   "Run the single-declaration pilot on four node processes and play its "
+                   "scenarios.", is_group=False),
+    "authority": _Entry("node.cli.authority_cmd", "authority_app",
+                        "Authority keys and certificates."),
+    # doc_convert_cmd adds export/import (ePhyto) to the doc group it imports.
+    "doc": _Entry("node.cli.doc_convert_cmd", "doc_app",
+                  "Trade documents: sign, verify, submit, send, status, export, import."),
+    "declaration": _Entry("node.cli.declaration_cmd", "declaration_app",
+                          "Single declaration, bilateral clearance: submit once, cleared on "
+                          "both sides."),
+    "node": _Entry("node.cli.node_cmd", "node_app", "Run an authority's node."),
+    "inbox": _Entry("node.cli.inbox_cmd", "inbox_app", "Documents received from peers."),
+    "audit": _Entry("node.cli.inbox_cmd", "audit_app", "The hash-chained audit log."),
+    "registry": _Entry("node.cli.registry_cmd", "registry_app",
+                       "The trust registry: authorities, agreements, snapshots."),
+    "agreement": _Entry("node.cli.agreement_cmd", "agreement_app",
+                        "Bilateral agreements: propose, countersign, show, status."),
+}
+"""Every top-level command, in the order ``--help`` lists them (typer's: commands, then
+groups)."""
+
+
+def _load(entry: _Entry) -> Any:
+    return getattr(importlib.import_module(entry.module), entry.attribute)
 
 
 def build_app() -> typer.Typer:
-    """Assemble the command tree (explicitly, so importing this module has no side effects)."""
+    """Assemble the whole command tree (explicitly, so importing this module has no side
+    effects), importing every command module."""
     app = typer.Typer(
         name="tradeaccord",
-        help="TradeAccord: cross-border paperless trade with mutual recognition.",
+        help=HELP,
         no_args_is_help=True,
         pretty_exceptions_enable=False,
         add_completion=False,
     )
-    app.add_typer(authority_app, name="authority")
-    app.add_typer(doc_app, name="doc")
-    app.add_typer(declaration_app, name="declaration")
-    app.add_typer(node_app, name="node")
-    app.add_typer(inbox_app, name="inbox")
-    app.add_typer(audit_app, name="audit")
-    app.command("demo")(demo)
-    _add_optional_groups(app)
+    for name, entry in COMMANDS.items():
+        if entry.is_group:
+            app.add_typer(_load(entry), name=name)
+        else:
+            app.command(name)(_load(entry))
     return app
 
 
-def _add_optional_groups(app: typer.Typer) -> None:
-    import node.cli.doc_convert_cmd  # noqa: F401  (adds doc export / doc import to doc_app)
-    from node.cli.agreement_cmd import agreement_app
-    from node.cli.registry_cmd import registry_app
+class _LazyCommands(Mapping[str, Any]):
+    """The root's commands by name; a command's module is imported on first access."""
 
-    app.add_typer(registry_app, name="registry")
-    app.add_typer(agreement_app, name="agreement")
+    def __init__(self) -> None:
+        self._loaded: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._loaded:
+            command: Any
+            entry = COMMANDS[name]  # KeyError for an unknown name, as a dict would
+            if entry.is_group:
+                command = typer.main.get_group(_load(entry))
+            else:
+                single = typer.Typer(add_completion=False)
+                single.command(name)(_load(entry))
+                command = typer.main.get_command(single)
+            self._loaded[name] = command
+        return self._loaded[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(COMMANDS)
+
+    def __len__(self) -> int:
+        return len(COMMANDS)
+
+
+class _LazyRoot(TyperGroup):
+    """The root group of ``main``: lists commands from ``COMMANDS`` and loads one only to
+    run it (or to show its own help)."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(COMMANDS)
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        limit = formatter.width - 6 - max(len(name) for name in COMMANDS)
+        rows = [(name, _short(entry.help, limit)) for name, entry in COMMANDS.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: max(limit - 3, 0)].rstrip() + "..."
+
+
+def lazy_root() -> TyperGroup:
+    """The root group ``main`` runs (plain help: no rich at start)."""
+    root = _LazyRoot(name="tradeaccord", help=HELP, no_args_is_help=True, rich_markup_mode=None)
+    root.commands = _LazyCommands()  # type: ignore[assignment]
+    return root
 
 
 def main() -> None:
     """Console-script entry point."""
-    build_app()(prog_name="tradeaccord")
+    lazy_root().main(prog_name="tradeaccord")

@@ -18,12 +18,9 @@ from typing import Annotated, Any
 import typer
 from cryptography import x509
 from cryptography.x509.oid import NameOID
-from rich.console import Console
-from rich.table import Table
 
 from node.authority import AuthorityDirectory, write_atomic
-from node.cli.common import UsageProblem, handle_errors, read_bytes
-from node.settings import load_settings
+from node.cli.common import UsageProblem, handle_errors, load_settings, read_bytes
 from protocol.certificates import fingerprint, load_certificate_pem
 from protocol.errors import CertificateError, JSONInputError
 from protocol.jws import Signer
@@ -348,6 +345,9 @@ def show(
     if as_json:
         typer.echo(json.dumps(registry.to_dict(), indent=2, sort_keys=True))
         return
+    from rich.console import Console  # rich only for the commands that draw tables
+    from rich.table import Table
+
     when = time_option(at, "--at") or now()
     console = Console(width=160)
     console.print(f"[bold]Trust registry of {registry.owner}[/bold], version {registry.version} "

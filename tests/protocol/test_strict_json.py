@@ -1,4 +1,7 @@
-"""Strict JSON input (I-JSON, RFC 7493): every refusal with its own reason code."""
+"""Strict JSON input (I-JSON, RFC 7493): every refusal with its own reason code.
+
+Every test runs twice: on ``parse_json`` (fast path first) and on ``parse_json_reference``,
+so each attack input here shows both refusing with the same code (ADR 0017)."""
 
 from __future__ import annotations
 
@@ -8,7 +11,15 @@ from hypothesis import strategies as st
 
 from protocol.errors import JSONInputError, ProtocolError
 from protocol.reason_codes import ReasonCode
-from protocol.strict_json import MAX_SAFE_INTEGER, parse_json
+from protocol.strict_json import MAX_SAFE_INTEGER, parse_json, parse_json_reference
+
+PARSERS = [parse_json, parse_json_reference]
+
+
+@pytest.fixture(params=PARSERS, ids=["parse_json", "reference"], autouse=True)
+def parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run the test with ``parse_json`` standing for one parser or the other."""
+    monkeypatch.setitem(globals(), "parse_json", request.param)
 
 
 def _code(data: bytes | str, **limits: int) -> ReasonCode:
