@@ -23,7 +23,7 @@ from protocol.signed_document import sign_document, verify_document
 from protocol.strict_json import parse_json
 from protocol.timeutil import parse_time, utc_now
 
-doc_app = typer.Typer(help="Trade documents: sign, verify, submit, send, status.",
+doc_app = typer.Typer(help="Trade documents: sign, verify, submit, send, status, export, import.",
                       no_args_is_help=True)
 
 

@@ -33,8 +33,9 @@ class _Entry:
 
 COMMANDS: dict[str, _Entry] = {
     "demo": _Entry("node.cli.demo_cmd", "demo",
-                   "Run the single-declaration pilot on four node processes and play its "
-                   "scenarios.", is_group=False),
+                   "Run the single-declaration pilot: SG-CUSTOMS, CN-CUSTOMS, SG-CHAMBER and "
+                   "SG-NPPO as\nreal processes, four consignments declared once and cleared on "
+                   "both sides.", is_group=False),
     "authority": _Entry("node.cli.authority_cmd", "authority_app",
                         "Authority keys and certificates."),
     # doc_convert_cmd adds export/import (ePhyto) to the doc group it imports.
