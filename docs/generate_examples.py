@@ -7,7 +7,9 @@ Run from the repository root::
 
 It creates two throw-away authorities (SG-CUSTOMS, CN-CUSTOMS) with plaintext keys in a
 temporary directory, each holding the other and one dual-signed agreement in its registry
-(``node.pilot.setup_network``, as ``tradeaccord demo`` does). SG-CUSTOMS signs a certificate
+(``node.pilot.setup_network``, as ``tradeaccord demo`` does). SG-CUSTOMS, which here holds
+the ``origin`` role besides ``customs`` (a customs administration that issues certificates
+of origin; CN-CUSTOMS's registry says so, step 6 of the decision), signs a certificate
 of origin and sends it in a signed envelope; CN-CUSTOMS runs its real receiving path
 (``node.services.receiving.receive_envelope``) on a SQLite database and answers with a
 signed receipt. The regions of docs/protocol.md between ``<!-- example:NAME -->`` and
@@ -53,7 +55,10 @@ REGION = re.compile(r"(<!-- example:(?P<name>[a-z0-9-]+) -->\n)(?P<body>.*?)(<!-
 CODES_REGION = re.compile(r"(<!-- reason-codes -->\n)(?P<body>.*?)(<!-- /reason-codes -->)",
                           re.DOTALL)
 
-SG = AuthoritySpec("SG-CUSTOMS", "SG", "Singapore Customs")
+# A certificate of origin is recognised only from an issuer holding the ``origin`` role
+# (trust_registry/roles.py); the worked example keeps SG-CUSTOMS as its issuer, as customs
+# administrations that issue certificates of origin do.
+SG = AuthoritySpec("SG-CUSTOMS", "SG", "Singapore Customs", ("customs", "origin"))
 CN = AuthoritySpec("CN-CUSTOMS", "CN", "General Administration of Customs of China")
 AGREEMENT = AgreementSpec("SG-CN-COO-2026", "SG-CUSTOMS", "CN-CUSTOMS", ("certificate-of-origin",))
 ENVELOPE_TTL = dt.timedelta(seconds=Settings.model_fields["envelope_ttl_seconds"].default)
