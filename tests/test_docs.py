@@ -7,6 +7,8 @@
   document, envelope and receipt tell one consistent story.
 - docs/errors.md lists exactly the reason codes, as ``python -m protocol.reason_codes``
   renders them.
+- docs/declarations.md lists exactly the shipped clearance rules (id, version, severity,
+  title, in file order), as ``docs/generate_examples.py --tables-only`` renders them.
 - Every ``tradeaccord …`` command (and its ``--options``) named in README.md or docs/ exists
   in the CLI.
 - Every relative link in README.md and docs/ points at an existing file (and heading).
@@ -14,6 +16,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import shlex
@@ -26,6 +29,7 @@ from typing import Any
 import pytest
 import typer
 
+from clearance import ImportRuleSet, RuleSet
 from node.cli.main import build_app
 from protocol.canonical import b64url_decode, canonicalize, sha256_hex
 from protocol.certificates import CertUsage, load_certificate_pem
@@ -41,6 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 PROTOCOL_MD = DOCS / "protocol.md"
 ERRORS_MD = DOCS / "errors.md"
+DECLARATIONS_MD = DOCS / "declarations.md"
 
 
 def markdown_files() -> list[Path]:
@@ -164,6 +169,37 @@ def test_errors_md_lists_exactly_the_reason_codes() -> None:
     generated = subprocess.run([sys.executable, "-m", "protocol.reason_codes"], cwd=ROOT,
                                capture_output=True, text=True, check=True, timeout=60).stdout
     assert match["body"] == generated
+
+
+# -- clearance rules ---------------------------------------------------------------------------
+
+RULES_REGION = re.compile(r"<!-- rules:(?P<name>[a-z-]+) -->\n(?P<body>.*?)<!-- /rules -->",
+                          re.DOTALL)
+RULE_ROW = re.compile(r"^\| `(?P<id>[A-Z]+(?:-[A-Z]+)*-[0-9]+)` \| (?P<version>[0-9.]+) \| "
+                      r"(?P<severity>hold|warn) \| (?P<title>(?:[^|\\]|\\.)+?) \|", re.MULTILINE)
+
+
+def _generator() -> Any:
+    spec = importlib.util.spec_from_file_location("generate_examples",
+                                                  DOCS / "generate_examples.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(("name", "rule_set"), [
+    ("export-reconciliation", RuleSet), ("import-clearance", ImportRuleSet)])
+def test_declarations_md_lists_exactly_the_shipped_rules(name: str, rule_set: Any) -> None:
+    regions = {m["name"]: m["body"]
+               for m in RULES_REGION.finditer(DECLARATIONS_MD.read_text("utf-8"))}
+    assert name in regions, f"docs/declarations.md has no <!-- rules:{name} --> region"
+    listed = [(m["id"], m["version"], m["severity"], m["title"].replace("\\|", "|"))
+              for m in RULE_ROW.finditer(regions[name])]
+    shipped = [(rule.rule_id, rule.version, rule.severity.value, rule.title)
+               for rule in rule_set.load().rules]
+    assert listed == shipped
+    assert regions[name] == _generator().RULE_TABLES[name]()
 
 
 # -- CLI commands ---------------------------------------------------------------------------------
