@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError
 
-from clearance import ImportRuleSet, RuleSet
+from clearance import ClearanceRulesError, ImportRuleSet, RuleSet
 from node.authority import AuthorityDirectory
 from node.errors import ConfigError
 from node.metrics import NodeMetrics
@@ -26,6 +27,8 @@ from protocol.jws import Signer
 from protocol.limits import Limits
 from protocol.reason_codes import ReasonCode
 from trust_registry.mapping import MappingSet
+
+RulesT = TypeVar("RulesT", RuleSet, ImportRuleSet)
 
 
 @dataclass(slots=True)
@@ -77,9 +80,18 @@ class NodeContext:
             mappings=MappingSet.load(),
             registry=registry,
             limits=settings.limits(),
-            reconciliation=RuleSet.load(),
-            import_rules=ImportRuleSet.load(),
+            reconciliation=_rules(RuleSet, settings.reconciliation_rules),
+            import_rules=_rules(ImportRuleSet, settings.import_rules),
         )
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _rules(kind: type[RulesT], path: Path | None) -> RulesT:
+    """A clearance rule set: the configured file, else the shipped one (a bad file refuses
+    the node's start with CONFIG_INVALID naming it)."""
+    try:
+        return kind.load(path)
+    except (ClearanceRulesError, OSError) as exc:
+        raise ConfigError(ReasonCode.CONFIG_INVALID, f"clearance rules {path}: {exc}") from exc

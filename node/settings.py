@@ -49,6 +49,13 @@ class Settings(BaseSettings):
     max_documents_per_envelope: int = 100
     max_clock_skew_seconds: int = 300
     hold_for_review_types: list[str] = Field(default_factory=list)
+    # Clearance rule sets (default: the ones shipped in the clearance package)
+    reconciliation_rules: Path | None = Field(
+        default=None, description="An export reconciliation rule file (JSON) instead of the "
+        "shipped one")
+    import_rules: Path | None = Field(
+        default=None, description="An import clearance rule file (JSON) instead of the shipped "
+        "one")
     # TLS (optional): serve HTTPS and present the node certificate to peers
     tls_certfile: Path | None = None
     tls_keyfile: Path | None = None

@@ -29,14 +29,17 @@ def cli(*args: object) -> tuple[int, str]:
 def authorities(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     base = tmp_path_factory.mktemp("authorities")
     dirs = {}
-    for authority_id, country, role in (("SG-CUSTOMS", "SG", "customs"),
-                                        ("SG-CHAMBER", "SG", "origin"),
-                                        ("SG-NPPO", "SG", "plant-protection"),
-                                        ("CN-CUSTOMS", "CN", "customs"),
-                                        ("JP-CUSTOMS", "JP", "customs")):
+    # China's customs (GACC) also issues certificates of origin and plant health certificates.
+    for authority_id, country, roles in (("SG-CUSTOMS", "SG", ("customs",)),
+                                         ("SG-CHAMBER", "SG", ("origin",)),
+                                         ("SG-NPPO", "SG", ("plant-protection",)),
+                                         ("CN-CUSTOMS", "CN", ("customs", "origin",
+                                                               "plant-protection")),
+                                         ("JP-CUSTOMS", "JP", ("customs",))):
         directory = base / authority_id
+        role_options = [part for role in roles for part in ("--role", role)]
         code, output = cli("authority", "init", "--id", authority_id, "--country", country,
-                           "--name", f"{authority_id} authority", "--role", role,
+                           "--name", f"{authority_id} authority", *role_options,
                            "--dir", directory, "--insecure-plaintext-keys")
         assert code == 0, output
         dirs[authority_id] = directory

@@ -66,7 +66,8 @@ def propose(
         help="The receiver's domestic type: once for all types, or once per --doc-type "
              "(default: each type as itself)")] = None,
     mapping: Annotated[list[str] | None, typer.Option(
-        help="Mapping id: once for all types, or once per --doc-type")] = None,
+        help="Mapping id: once for all types, or once per --doc-type; '-' for a type "
+             "recognised without a mapping")] = None,
     valid_from: Annotated[str | None, typer.Option(help="Start (RFC 3339; default now)")] = None,
     valid_until: Annotated[str | None, typer.Option(help="End (RFC 3339; default open)")] = None,
     agreement_id: Annotated[str | None, typer.Option(
@@ -87,7 +88,7 @@ def propose(
             proposer=proposer, partner=AuthorityId(partner),
             document_types=[DocType(t) for t in doc_type],
             recognised_as=[DocType(t) for t in recognised_as or ()],
-            mapping_ids=list(mapping or ()), direction=direction,
+            mapping_ids=[None if m == "-" else m for m in mapping or ()], direction=direction,
             minimum_reliability=(ReliabilityProfile.from_dict(read_json(min_reliability))
                                  if min_reliability is not None else None))
     except ValueError as exc:

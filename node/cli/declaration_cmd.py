@@ -76,6 +76,7 @@ def list_declarations(
     node: NodeOption = None,
     api_key: KeyOption = None,
     state: Annotated[str | None, typer.Option(help="Only this state, e.g. export-held")] = None,
+    side: Annotated[str | None, typer.Option(help="Only export or import declarations")] = None,
     limit: Annotated[int, typer.Option(help="At most this many")] = 100,
     as_json: JsonOption = False,
 ) -> None:
@@ -83,7 +84,7 @@ def list_declarations(
     from node.cli.remote import connect
 
     with connect(node, api_key) as client:
-        items = client.declarations(state=state, limit=limit)
+        items = client.declarations(state=state, side=side, limit=limit)
     if as_json:
         print_json(items)
         return

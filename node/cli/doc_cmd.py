@@ -35,7 +35,7 @@ def sign(
     output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the JWS")],
 ) -> None:
     """Validate IN.json against its type's schema and sign it (JWS General Serialization)."""
-    from node.services.documents import prepare  # its module imports the storage layer
+    from node.services.preparation import prepare, require_issuer_role
 
     settings = load_settings()
     document = parse_json(read_bytes(input_file), max_bytes=settings.max_document_bytes,
@@ -44,6 +44,7 @@ def sign(
     now = utc_now()
     prepared = prepare(document, authority.authority_id, now)
     DocumentSchemas.load().validate(prepared)
+    require_issuer_role(authority.roles, str(prepared["type"]), authority.authority_id)
     signer = authority.document_signer(settings.passphrase_bytes())
     jws = sign_document(prepared, signer, signed_at=now)
     write_atomic(output, jws.to_json() + b"\n")

@@ -195,6 +195,10 @@ def add_authority(
     save_registry(registry_file, updated)
     _report(registry, updated, registry_file, f"added {authority.id} "
             f"(anchor SHA-256 {fingerprint(root)})")
+    if not authority.roles:
+        typer.echo(f"warning: {authority.id} holds no role: its certificates of origin, "
+                   "phytosanitary certificates, declarations and decisions will not be "
+                   "recognised (add --role, or `registry update-authority --role`)", err=True)
 
 
 @registry_app.command("update-authority")
@@ -208,14 +212,19 @@ def update_authority(
         help="Node certificate PEM (repeatable; replaces the node certificates)")] = None,
     profile: Annotated[Path | None, typer.Option(help="Reliability profile JSON")] = None,
     name: Annotated[str | None, typer.Option(help="New name")] = None,
+    role: Annotated[list[str] | None, typer.Option(
+        help="Role (repeatable; replaces the roles), e.g. customs, origin, plant-protection")]
+    = None,
 ) -> None:
     """Change an authority's endpoints, node certificates (after a renewal), reliability
-    profile or name. Anchors change only by rotation (`registry rotate-anchor`)."""
-    if endpoint is None and node_cert is None and profile is None and name is None:
-        raise UsageProblem("give at least one of --endpoint, --node-cert, --profile, --name")
+    profile, name or roles. Anchors change only by rotation (`registry rotate-anchor`)."""
+    if endpoint is None and node_cert is None and profile is None and name is None \
+            and role is None:
+        raise UsageProblem("give at least one of --endpoint, --node-cert, --profile, --name, "
+                           "--role")
     registry = load_registry(registry_file)
     updated = registry.update_authority(
-        authority_id, name=name, endpoints=endpoint,
+        authority_id, name=name, endpoints=endpoint, roles=role,
         node_certificates=[read_certificate(path) for path in node_cert] if node_cert else None,
         reliability=_read_profile(profile) if profile is not None else None)
     save_registry(registry_file, updated)

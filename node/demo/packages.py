@@ -65,6 +65,9 @@ class Consignment:
         is dropped)."""
         document = template(doc_type)
         document["id"] = str(uuid.uuid4())
+        body = document.get("body", {})
+        if "ucr" in body:  # one Unique Consignment Reference per consignment (WCO)
+            body["ucr"] = f"{body['ucr'].split('-')[0]}-{uuid.uuid4().hex[:8].upper()}"
         if change is not None:
             change(document)
         references = []

@@ -21,6 +21,7 @@ from node.errors import AuthError, ConflictError, NotFoundError, RequestError
 from node.services import trust
 from node.services.apikeys import Principal, Role
 from node.services.audit import append_event
+from node.services.preparation import party_ids, prepare, require_issuer_role
 from node.storage.models import DeliveryRecord, DocumentRecord, OutboundMessageRecord
 from protocol.envelope import (
     EnvelopeKind,
@@ -58,34 +59,12 @@ def require_role(principal: Principal, *roles: Role) -> None:
                         f"(needs {', '.join(r.value for r in roles)})")
 
 
-def party_ids(document: dict[str, Any]) -> list[str]:
-    parties = document.get("parties")
-    if not isinstance(parties, list):
-        return []
-    return sorted({str(p["id"]) for p in parties if isinstance(p, dict) and "id" in p})
-
-
 def visible(record: DocumentRecord, principal: Principal) -> bool:
     if principal.role is Role.OFFICER:
         return True
     if principal.role is Role.TRADER:
         return principal.party in json.loads(record.parties)
     return False
-
-
-def prepare(document: Any, authority_id: str, at: dt.datetime) -> dict[str, Any]:
-    """Fill ``id``/``issuedAt``/``issuer`` when absent; refuse a document of another issuer."""
-    if not isinstance(document, dict):
-        raise RequestError(ReasonCode.SCHEMA_INVALID, "a document must be a JSON object")
-    prepared = dict(document)
-    prepared.setdefault("id", str(uuid.uuid4()))
-    prepared.setdefault("issuedAt", format_time(at.replace(microsecond=0)))
-    issuer = prepared.setdefault("issuer", authority_id)
-    if issuer != authority_id:
-        raise RequestError(ReasonCode.ISSUER_MISMATCH,
-                           f"the document names issuer {issuer!r}; this node signs for "
-                           f"{authority_id}")
-    return prepared
 
 
 def submit(ctx: NodeContext, session: Session, principal: Principal, document: Any,
@@ -95,6 +74,8 @@ def submit(ctx: NodeContext, session: Session, principal: Principal, document: A
     require_role(principal, Role.TRADER, Role.OFFICER)
     prepared = prepare(document, ctx.authority_id, at)
     ctx.schemas.validate(prepared)
+    require_issuer_role(ctx.registry.current(session).authorities[ctx.authority_id].roles,  # type: ignore[index]
+                        str(prepared["type"]), ctx.authority_id)
     parties = party_ids(prepared)
     if principal.role is Role.TRADER and principal.party not in parties:
         raise AuthError(ReasonCode.FORBIDDEN,

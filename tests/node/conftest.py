@@ -31,7 +31,7 @@ from protocol.timeutil import utc_now
 from tests.node.databases import DatabaseFactory, database_factory  # noqa: F401 (fixture)
 from tests.node.processes import create_keys, wait_until
 
-SG = AuthoritySpec("SG-CUSTOMS", "SG", "Singapore Customs", ("customs", "origin"))
+SG = AuthoritySpec("SG-CUSTOMS", "SG", "Singapore Customs", ("customs", "origin", "plant-protection"))
 CN = AuthoritySpec("CN-CUSTOMS", "CN", "General Administration of Customs of China",
                   ("customs", "origin"))
 COO_AGREEMENT = AgreementSpec("SG-CN-COO-2026", "SG-CUSTOMS", "CN-CUSTOMS",

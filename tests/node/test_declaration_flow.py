@@ -8,7 +8,6 @@ one another. The agreement suspension test runs last and resumes the agreement.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,7 +21,7 @@ from node.demo.runner import Demo
 from node.pilot import write_registry
 from protocol.documents import DocumentSchemas
 from protocol.jws import GeneralJWS
-from protocol.signed_document import verify_document
+from protocol.signed_document import sign_document, verify_document
 from protocol.strict_json import parse_json
 from protocol.timeutil import utc_now
 from trust_registry import AgreementStatus, TrustRegistry, sign_status_change
@@ -227,8 +226,14 @@ def test_certificate_of_origin_from_an_authority_without_the_role(pilot: Demo) -
     certificate = consignment.new("certificate-of-origin",
                                   lambda d: d.__setitem__("issuer", "SG-NPPO"))
     with pilot.client("SG-NPPO", "trader") as nppo:
-        issued = nppo.submit(certificate)
-        signed = json.loads(nppo.signed(issued["id"]))
+        # The NPPO's node refuses to sign a certificate of origin for it …
+        with pytest.raises(ClientError) as refused_at_nppo:
+            nppo.submit(certificate)
+        assert refused_at_nppo.value.code.value == "ISSUER_ROLE_MISSING"
+    # … so the certificate is signed with its key by other means (an older node, a script).
+    nppo_dir = pilot.network.directories["SG-NPPO"]
+    signed = sign_document(certificate, nppo_dir.document_signer(
+        pilot.network.passphrases["SG-NPPO"]), signed_at=utc_now()).to_dict()
     wrong_role = package(consignment, importing="CN-CUSTOMS", certificates=[{"signed": signed}])
     with pilot.client("SG-CUSTOMS", "trader") as trader:
         held = trader.submit_declaration(wrong_role)

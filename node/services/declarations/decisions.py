@@ -57,6 +57,24 @@ def _declarant(declaration: Mapping[str, Any]) -> list[dict[str, Any]]:
             for party in chosen]
 
 
+def _parties(declaration: Mapping[str, Any], extra: Sequence[Mapping[str, Any]]
+             ) -> list[dict[str, Any]]:
+    parties = _declarant(declaration)
+    seen = {(p.get("role"), p.get("id")) for p in parties}
+    for party in extra:
+        key = (party.get("role"), party.get("id"))
+        if key not in seen:
+            seen.add(key)
+            parties.append({k: party[k] for k in ("role", "id", "name", "country") if k in party})
+    return parties
+
+
+def rules_of(ruleset: Any) -> dict[str, str]:
+    """What a decision records of the rule set it applied."""
+    return {"rulesetId": str(ruleset.ruleset_id), "version": str(ruleset.version),
+            "sha256": str(ruleset.sha256)}
+
+
 def sign_decision(
     ctx: NodeContext,
     *,
@@ -73,13 +91,18 @@ def sign_decision(
     related_decision_id: str | None = None,
     ucr: str | None = None,
     customs_office: str | None = None,
+    extra_parties: Sequence[Mapping[str, Any]] = (),
+    rules: Mapping[str, str] | None = None,
 ) -> SignedDecision:
     """Sign a clearance decision on ``declaration`` at ``at`` (this node is the issuer); the
-    customs office is the declaration's office unless given."""
+    customs office is the declaration's office unless given. ``extra_parties`` join the
+    declarant (an import decision also names the exporter, so that the trader who declared
+    sees it); ``rules`` names the rule set applied (id, version, SHA-256) in
+    ``extensions["tradeaccord:rules"]``."""
     body: dict[str, Any] = {
         "procedure": procedure,
         "decision": decision.value,
-        "decidedAt": format_time(at.replace(microsecond=0)),
+        "decidedAt": format_time(at),
         "customsOffice": customs_office or str(declaration["body"]["declarationOffice"]),
         "declarationId": str(declaration["id"]),
         "decidedBy": "officer" if officer_reason is not None else "system",
@@ -99,12 +122,14 @@ def sign_decision(
         "id": str(uuid.uuid4()),
         "type": DECISION_TYPE,
         "version": DECISION_VERSION,
-        "issuedAt": format_time(at.replace(microsecond=0)),
+        "issuedAt": format_time(at),
         "issuer": ctx.authority_id,
-        "parties": _declarant(declaration),
+        "parties": _parties(declaration, extra_parties),
         "references": [reference(declaration, declaration_sha256), *extra_references],
         "body": body,
     }
+    if rules is not None:
+        document["extensions"] = {"tradeaccord:rules": dict(rules)}
     ctx.schemas.validate(document)
     jws = sign_document(document, ctx.document_signer, signed_at=at)
     return SignedDecision(jws, document, document_sha256(jws))
@@ -119,7 +144,7 @@ def _system_reason(decision: Decision, reasons: Sequence[ReasonCode],
     holds = [f for f in findings if f.get("severity") == "hold"]
     if holds:
         titles = "; ".join(str(f.get("title", f.get("ruleId"))) for f in holds[:5])
-        parts.append(f"{len(holds)} reconciliation finding(s): {titles}")
+        parts.append(f"{len(holds)} finding(s) to review: {titles}.")
     for code in dict.fromkeys(reasons):
         if code is not ReasonCode.RECONCILIATION_MISMATCH:
             parts.append(f"{code.value}: {code.description}")

@@ -48,6 +48,7 @@ from node.services.declarations.decisions import (
     DecisionContent,
     Procedure,
     SignedDecision,
+    rules_of,
     sign_decision,
 )
 from node.services.declarations.package import DeclarationPackage, ItemForm, PackageItem
@@ -423,6 +424,12 @@ def submit(ctx: NodeContext, principal: Principal, package: DeclarationPackage,
         importing = importing_authority(ctx, registry, declaration.document,
                                         package.importing_authority or to)
         items += _check_references(ctx, session, registry, principal, items, at)
+    # The envelope to the importing customs carries every document and the export decision.
+    if len(items) + 1 > ctx.limits.max_documents_per_envelope:
+        raise RequestError(ReasonCode.REQUEST_INVALID,
+                           f"the declaration carries {len(items)} documents with the ones it "
+                           f"references; at most {ctx.limits.max_documents_per_envelope - 1} "
+                           "travel with it", pointer="/documents")
     # Step 4
     _check_versions(items, ctx.reconciliation.document_versions)
     findings = reconcile([item.document for item in items], ctx.reconciliation)
@@ -431,7 +438,7 @@ def submit(ctx: NodeContext, principal: Principal, package: DeclarationPackage,
         ctx, procedure=Procedure.EXPORT, decision=decision, declaration=declaration.document,
         declaration_sha256=declaration.sha256, at=at, reasons=reasons,
         findings=[finding.to_dict() for finding in findings],
-        ucr=declaration.document["body"].get("ucr"))
+        ucr=declaration.document["body"].get("ucr"), rules=rules_of(ctx.reconciliation))
     # Step 5
     try:
         with write_session(ctx.engine) as session:
@@ -516,7 +523,7 @@ def review(ctx: NodeContext, session: Session, principal: Principal, record: Dec
         declaration_sha256=record.declaration_sha256, at=at, reasons=reasons,
         findings=json.loads(record.export_findings), officer_reason=reason,
         related_decision_id=_latest_decision_id(session, record, DocumentPart.EXPORT_DECISION),
-        ucr=record.ucr)
+        ucr=record.ucr, rules=rules_of(ctx.reconciliation))
     decision_record = _store_decision(session, ctx, signed, at, principal.name)
     records.link(session, record, decision_record, DocumentPart.EXPORT_DECISION, 1000)
     record.export_decision = decision.value

@@ -46,6 +46,7 @@ from node.services.declarations.decisions import (
     Procedure,
     SignedDecision,
     reference,
+    rules_of,
     sign_decision,
 )
 from node.services.declarations.exporting import flow_ref
@@ -188,10 +189,18 @@ def plan(ctx: NodeContext, registry: TrustRegistry, envelope: Envelope,
         related_decision_id=str(export_decision.document["id"]),
         ucr=declaration.document["body"].get("ucr"),
         customs_office=None if derived is not None else
-        str(declaration.document["body"]["transport"]["portOfDischarge"]))
+        str(declaration.document["body"]["transport"]["portOfDischarge"]),
+        extra_parties=_traders(declaration.document), rules=rules_of(ctx.import_rules))
     return ImportPlan(envelope, declaration, export_decision, derived, decision,
                       list(dict.fromkeys(reasons)), findings, preference, signed,
                       list(received), parts)
+
+
+def _traders(declaration: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The export declaration's declarant and exporter: the import decision names them too,
+    so that the trader who declared at export can read it there."""
+    return [dict(p) for p in declaration.get("parties", ())
+            if p.get("role") in ("declarant", "exporter")]
 
 
 def _part(item: Received, declaration: Received, export_decision: Received) -> DocumentPart:
@@ -359,7 +368,7 @@ def review(ctx: NodeContext, session: Session, principal: Principal, record: Dec
         raise ConflictError(ReasonCode.STATE_INVALID,
                             f"declaration {record.declaration_id} is {record.state}; only a "
                             "declaration held at import can be released or rejected here")
-    subject, sha, previous = _subject(session, record)
+    subject, sha, previous, original = _subject(session, record)
     decision = Decision.RELEASED if release else Decision.REJECTED
     reasons = [ReasonCode(code) for code in json.loads(record.import_reasons)
                if code in ReasonCode.__members__]
@@ -372,7 +381,8 @@ def review(ctx: NodeContext, session: Session, principal: Principal, record: Dec
         preference=json.loads(record.preference) if record.preference else None,
         officer_reason=reason, related_decision_id=previous, ucr=record.ucr,
         customs_office=None if subject.get("issuer") == ctx.authority_id else
-        str(subject["body"]["transport"]["portOfDischarge"]))
+        str(subject["body"]["transport"]["portOfDischarge"]),
+        extra_parties=_traders(original), rules=rules_of(ctx.import_rules))
     record.import_decision = decision.value
     record.import_reasons = records.codes(reasons)
     record.import_decided_at = at
@@ -381,9 +391,9 @@ def review(ctx: NodeContext, session: Session, principal: Principal, record: Dec
 
 
 def _subject(session: Session, record: DeclarationRecord
-             ) -> tuple[dict[str, Any], str, str | None]:
+             ) -> tuple[dict[str, Any], str, str | None, dict[str, Any]]:
     """The declaration decided on here (the derived import declaration when there is one),
-    its digest, and the latest import decision's id."""
+    its digest, the latest import decision's id, and the forwarded export declaration."""
     original: tuple[dict[str, Any], str] | None = None
     derived: tuple[dict[str, Any], str] | None = None
     previous = None
@@ -396,8 +406,8 @@ def _subject(session: Session, record: DeclarationRecord
         elif link_row.part == DocumentPart.IMPORT_DECISION.value:
             previous = document.document_id
     chosen = derived or original
-    assert chosen is not None
-    return chosen[0], chosen[1], previous
+    assert chosen is not None and original is not None
+    return chosen[0], chosen[1], previous, original[0]
 
 
 def decision_answered(session: Session, pk: int, message: OutboundMessageRecord,

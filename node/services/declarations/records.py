@@ -120,9 +120,11 @@ def documents_of(session: Session, record: DeclarationRecord
 
 
 def events_of(session: Session, record: DeclarationRecord) -> list[DeclarationEventRecord]:
+    """The timeline in the order this node learned of each event (each entry keeps the time
+    it happened, by the clock of the node that reports it)."""
     return list(session.exec(select(DeclarationEventRecord).where(
         DeclarationEventRecord.declaration_pk == record.pk).order_by(
-            col(DeclarationEventRecord.at), col(DeclarationEventRecord.pk))).all())
+            col(DeclarationEventRecord.pk))).all())
 
 
 def codes(values: Sequence[ReasonCode | str]) -> str:
