@@ -25,7 +25,7 @@ from node.services import documents as service
 from node.services import trust
 from node.services.apikeys import Role
 from node.storage.database import read_session, storage_errors, write_session
-from node.storage.models import InboundMessageRecord
+from node.storage.models import DocumentRecord, InboundMessageRecord
 from protocol.errors import CodedError
 from protocol.jws import GeneralJWS
 from protocol.reason_codes import ReasonCode
@@ -99,6 +99,15 @@ def _kid(protected_b64: str) -> str | None:
     return str(header.get("kid")) if isinstance(header, dict) else None
 
 
+def _stored_checks(record: DocumentRecord) -> dict[str, str]:
+    """The checks decided at receipt, with recognition: an agreement was applied or not."""
+    checks: dict[str, str] = json.loads(record.checks)
+    passed = all(status == "VALID" for status in checks.values())
+    checks["recognition"] = "VALID" if record.agreement_id else \
+        ("INVALID" if passed else "SKIPPED")
+    return checks
+
+
 def document_context(ctx: NodeContext, session: Session, viewer: Viewer, document_id: str,
                      direction: str | None) -> dict[str, Any]:
     """What the document page and the printable view show."""
@@ -121,7 +130,7 @@ def document_context(ctx: NodeContext, session: Session, viewer: Viewer, documen
         at=record.created_at, schemas=ctx.schemas, limits=ctx.limits)
     return {"record": record, "data": view.to_dict(include_document=False),
             "document": document, "paper": paper_form(document), "report": report,
-            "checks": json.loads(record.checks) if record.direction == "inbound" else
+            "checks": _stored_checks(record) if record.direction == "inbound" else
             report["checks"], "inbound_receipt": inbound_receipt, "deliveries": deliveries,
             "can_review": viewer.role is Role.OFFICER and record.direction == "inbound"
             and record.outcome == "held-for-review",

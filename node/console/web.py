@@ -252,5 +252,7 @@ class ConsoleRoute(APIRoute):
                 where = " ".join(str(part) for part in first.get("loc", ()))
                 return _error_page(request, 400, ReasonCode.REQUEST_INVALID,
                                    f"{where}: {first.get('msg', 'not as expected')}")
+            finally:
+                await request.close()  # the uploaded files' temporary files
 
         return console_handler
