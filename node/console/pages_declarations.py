@@ -60,7 +60,7 @@ def _status(ctx: NodeContext, viewer: Viewer, declaration_id: str) -> dict[str, 
                  and record.state == DeclarationState.EXPORT_HELD.value) or \
         (record.side == DeclarationSide.IMPORT.value
          and record.state == DeclarationState.IMPORT_HELD.value)
-    return {"status": status, "entries": lanes(status["timeline"]),
+    return {"joint": status, "entries": lanes(status["timeline"]),
             "can_review": viewer.role is Role.OFFICER and held_here,
             "export_country": status["export"]["authority"].split("-")[0],
             "import_country": status["import"]["authority"].split("-")[0]}

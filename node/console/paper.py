@@ -55,7 +55,8 @@ class Paper:
 def _text(value: Any) -> str:
     """A value on one line: objects as their values joined ("4800 C62", "400 CT")."""
     if isinstance(value, Mapping):
-        return " ".join(_text(v) for v in value.values() if v is not None and v != "")
+        names = ordered(list(value), ("value", "amount", "numberOfPackages", "name"))
+        return " ".join(_text(value[n]) for n in names if value[n] is not None and value[n] != "")
     if isinstance(value, list):
         return "; ".join(_text(v) for v in value)
     return format_value(value)
@@ -75,7 +76,8 @@ def _party_lines(party: Mapping[str, Any]) -> tuple[str, ...]:
     lines = [str(party.get("name", ""))]
     address = party.get("address")
     if isinstance(address, Mapping):
-        lines.append(", ".join(str(v) for v in address.values() if v))
+        names = ordered(list(address), ("street", "city", "postcode", "country"))
+        lines.append(", ".join(str(address[n]) for n in names if address[n]))
     elif party.get("country"):
         lines.append(str(party["country"]))
     if party.get("id"):
@@ -90,14 +92,34 @@ def _party(document: Mapping[str, Any], role: str) -> tuple[str, ...]:
     return ("—",)
 
 
+# Signed documents are in RFC 8785 form, so their members come sorted by name; these orders
+# put the members of goods lines and bodies back in the order a form prints them.
+_COLUMN_ORDER = ("lineNumber", "itemNumber", "sequence", "marksAndNumbers", "description",
+                 "botanicalName", "hsCode", "originCountry", "originCriterion", "packages",
+                 "quantity", "unitPrice", "lineAmount", "grossMassKg", "netMassKg",
+                 "customsValue")
+_BOX_ORDER = ("invoiceNumber", "orderNumber", "documentNumber", "transportDocumentReference",
+              "paymentReference", "functionalReference", "ucr", "declarationType",
+              "documentTypeCode", "invoiceDate", "orderDate", "issueDate", "departureDate",
+              "paymentDate", "currency", "totalAmount", "amount")
+
+
+def ordered(names: Sequence[str], preferred: Sequence[str]) -> list[str]:
+    """``names`` with the ``preferred`` ones first, in that order; the rest as they come."""
+    first = [name for name in preferred if name in names]
+    return first + [name for name in names if name not in first]
+
+
 def table(caption: str, rows: Sequence[Any], number: str | None = None,
           columns: Sequence[str] | None = None) -> Table:
-    """A table of objects; ``columns`` (member names) fixes the order, else first seen."""
+    """A table of objects; ``columns`` (member names) fixes the order, else the usual order
+    of goods lines, then first seen."""
     objects = [row for row in rows if isinstance(row, Mapping)]
     names: list[str] = list(columns or [])
     if not names:
         for row in objects:
             names += [name for name in row if name not in names]
+        names = ordered(names, _COLUMN_ORDER)
     cells = tuple(tuple(_text(row.get(name, "")) for name in names) for row in objects)
     return Table(caption, tuple(field_label(name) for name in names), cells, number)
 
@@ -105,7 +127,8 @@ def table(caption: str, rows: Sequence[Any], number: str | None = None,
 def _boxes_of(body: Mapping[str, Any], skip: set[str]) -> tuple[list[Box], list[Table]]:
     boxes: list[Box] = []
     tables: list[Table] = []
-    for name, value in body.items():
+    for name in ordered(list(body), _BOX_ORDER):
+        value = body[name]
         if name in skip or value is None:
             continue
         if isinstance(value, list) and value and all(isinstance(v, Mapping) for v in value):
