@@ -103,6 +103,7 @@ def audit_verify(request: Request, ctx: ContextDep, viewer: ViewerDep) -> Respon
     require_role(viewer.principal, Role.OPERATOR)
     filters = queries.AuditFilters()
     with storage_errors(), read_session(ctx.engine) as session:
+        verified: dict[str, object]
         try:
             verified = {"valid": True, "events": verify_chain(session)}
         except NodeError as error:

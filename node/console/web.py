@@ -12,7 +12,7 @@ services, with the same checks, as the API routes.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
@@ -225,7 +225,7 @@ async def _check_unsafe(request: Request) -> HTMLResponse | None:
 class ConsoleRoute(APIRoute):
     """A console page: CSRF-checked when it changes state, errors as HTML pages."""
 
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def console_handler(request: Request) -> Response:
