@@ -9,6 +9,8 @@ afresh; the tests that change state work on documents of their own.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -23,7 +25,6 @@ from tests.node.conftest import (
     certificate_of_origin,
     example,
     final_delivery,
-    wait_for,
 )
 from tests.node.databases import DatabaseFactory
 from tests.node.processes import create_keys
@@ -388,8 +389,6 @@ async def test_document_upload_with_a_schema_error_shows_the_field(
     page = await trader.get("/submit")
     document = certificate_of_origin()
     document["body"]["goodsItems"][1]["hsCode"] = "ORCHID"  # type: ignore[index]
-    import json
-
     answer = await trader.post("/submit", data={"csrf": csrf_of(page),
                                                 "text": json.dumps(document)})
     assert answer.status_code == 422
@@ -412,8 +411,6 @@ async def test_document_upload_that_is_not_json_says_so(
 
 async def test_document_upload_as_a_file_is_signed_and_shown(
         as_role: dict[str, httpx.AsyncClient]) -> None:
-    import json
-
     trader = as_role["sg-trader"]
     page = await trader.get("/submit")
     document_id = str(uuid.uuid4())
@@ -428,8 +425,6 @@ async def test_document_upload_as_a_file_is_signed_and_shown(
 
 async def test_package_upload_error_shows_the_package_field(
         as_role: dict[str, httpx.AsyncClient]) -> None:
-    import json
-
     trader = as_role["sg-trader"]
     page = await trader.get("/declarations/new")
     package = {"packageFormat": "tradeaccord-declaration-package-1.0",
@@ -445,8 +440,6 @@ async def test_package_upload_error_shows_the_package_field(
 
 async def test_package_with_a_schema_error_shows_the_field_inside_the_document(
         as_role: dict[str, httpx.AsyncClient]) -> None:
-    import json
-
     trader = as_role["sg-trader"]
     page = await trader.get("/declarations/new")
     declaration = example("customs-declaration")
@@ -496,13 +489,9 @@ async def test_release_with_reason_reaches_the_trader(
     for _ in range(300):  # bounded: the status change travels through the outbox
         if await _reason_shown():
             break
-        import asyncio
-
         await asyncio.sleep(0.05)
     assert await _reason_shown()
     with seed.sg.client("trader") as trader:
         delivery = trader.status(submitted["id"])["deliveries"][0]
     assert delivery["reason"] == reason and delivery["outcome"] == "accepted"
 
-
-_ = wait_for
