@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     tls_keyfile: Path | None = None
     tls_ca_file: Path | None = None
     log_level: str = "info"
+    # Web console: how long a sign-in lasts (a revoked API key ends it at once).
+    console_session_seconds: int = Field(default=8 * 3600, ge=60, le=7 * 24 * 3600)
 
     def passphrase_bytes(self) -> bytes | None:
         """The key passphrase as bytes, or None when unset or empty."""

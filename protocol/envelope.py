@@ -10,7 +10,8 @@ keeps its own issuer signatures and its exact signed bytes.
 
 ``kind`` ``status-change``: the receiver of a document tells its sender of a later decision
 (an officer released or rejected a document held for review). ``body`` is
-``{"documentId", "documentSha256", "outcome", "reasons": [codes], "decidedAt"}``.
+``{"documentId", "documentSha256", "outcome", "reasons": [codes], "decidedAt"}`` and, when
+the officer gave one, ``"reason"``: the officer's reason in plain words, for the sender.
 
 ``kind`` ``declaration``: the exporting customs forwards a released declaration to the
 importing customs: ``body`` is ``{"declarationId", "documents": [<General JWS>, …]}`` — the
@@ -178,6 +179,7 @@ class Envelope:
 
 
 _NOTICE_MEMBERS = {"documentId", "documentSha256", "outcome", "reasons", "decidedAt"}
+MAX_NOTICE_REASON = 2000  # characters of an officer's reason in a status-change notice
 _OUTCOMES = {"accepted", "rejected", "held-for-review"}
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -191,16 +193,30 @@ class StatusChangeNotice:
     outcome: str
     reasons: tuple[ReasonCode, ...]
     decided_at: dt.datetime
+    reason: str | None = None  # the officer's words; absent from the wire when None
+
+    def __post_init__(self) -> None:
+        if self.reason is not None and not 0 < len(self.reason) <= MAX_NOTICE_REASON:
+            raise ValueError(f"a notice reason holds 1 to {MAX_NOTICE_REASON} characters")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"documentId": self.document_id, "documentSha256": self.document_sha256,
-                "outcome": self.outcome, "reasons": [code.value for code in self.reasons],
-                "decidedAt": format_time(self.decided_at)}
+        data: dict[str, Any] = {
+            "documentId": self.document_id, "documentSha256": self.document_sha256,
+            "outcome": self.outcome, "reasons": [code.value for code in self.reasons],
+            "decidedAt": format_time(self.decided_at)}
+        if self.reason is not None:
+            data["reason"] = self.reason
+        return data
 
     @classmethod
     def from_dict(cls, data: Any) -> StatusChangeNotice:
-        if not isinstance(data, Mapping) or set(data) != _NOTICE_MEMBERS:
-            raise _fail(f"a status-change body has exactly {sorted(_NOTICE_MEMBERS)}")
+        if not isinstance(data, Mapping) or set(data) - {"reason"} != _NOTICE_MEMBERS:
+            raise _fail(f"a status-change body has exactly {sorted(_NOTICE_MEMBERS)} "
+                        "and optionally reason")
+        reason = data.get("reason")
+        if reason is not None and (not isinstance(reason, str)
+                                   or not 0 < len(reason) <= MAX_NOTICE_REASON):
+            raise _fail(f"reason is a string of 1 to {MAX_NOTICE_REASON} characters")
         document_id, digest, outcome = data["documentId"], data["documentSha256"], data["outcome"]
         if not isinstance(document_id, str) or not MESSAGE_ID.fullmatch(document_id):
             raise _fail("documentId has a bad form")
@@ -217,7 +233,7 @@ class StatusChangeNotice:
         except (ValueError, TypeError) as exc:
             raise _fail(f"status-change: {exc}") from exc
         return cls(document_id=document_id, document_sha256=digest, outcome=outcome,
-                   reasons=reasons, decided_at=decided_at)
+                   reasons=reasons, decided_at=decided_at, reason=reason)
 
 
 def build_envelope(

@@ -22,6 +22,7 @@ from fastapi import FastAPI, Request, Response
 from node.api import declarations, documents, ops, outbox, peer, registry, verify
 from node.api.errors import install_error_handlers
 from node.api.schemas import install_body_schemas
+from node.console import install_console
 from node.context import NodeContext
 from node.services.delivery import DeliveryWorker
 from node.settings import Settings
@@ -135,4 +136,5 @@ def create_app(settings: Settings, *, run_worker: bool = True,
     for module in (documents, declarations, verify, registry, outbox, peer, ops):
         app.include_router(module.router)
     install_body_schemas(app, declarations.BODY_MODELS)
+    install_console(app)
     return app

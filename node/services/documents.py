@@ -24,6 +24,7 @@ from node.services.audit import append_event
 from node.services.preparation import party_ids, prepare, require_issuer_role
 from node.storage.models import DeliveryRecord, DocumentRecord, OutboundMessageRecord
 from protocol.envelope import (
+    MAX_NOTICE_REASON,
     EnvelopeKind,
     StatusChangeNotice,
     build_envelope,
@@ -192,6 +193,7 @@ class DocumentView:
                 "recognisedAs": record.recognised_as,
                 "registryVersion": record.registry_version,
                 "decidedBy": record.decided_by,
+                "decisionReason": record.decision_reason,
                 "mapped": json.loads(record.mapped_json) if record.mapped_json else None,
             })
         else:
@@ -211,6 +213,7 @@ def delivery_view(delivery: DeliveryRecord, receipt: bytes | None = None) -> dic
         "reasons": json.loads(delivery.reasons),
         "agreementId": delivery.agreement_id,
         "recognisedAs": delivery.recognised_as,
+        "reason": delivery.peer_reason,
         "updatedAt": format_time(delivery.updated_at),
         "receipt": json.loads(receipt) if receipt else None,
     }
@@ -255,6 +258,10 @@ def review(ctx: NodeContext, session: Session, principal: Principal, document_id
     decision is queued, in the same transaction, as a signed status-change envelope to the
     node that sent the document."""
     require_role(principal, Role.OFFICER)
+    reason = (reason or "").strip() or None
+    if reason is not None and len(reason) > MAX_NOTICE_REASON:
+        raise RequestError(ReasonCode.REQUEST_INVALID,
+                           f"the reason holds at most {MAX_NOTICE_REASON} characters")
     record = get_visible(session, principal, document_id, direction="inbound")
     if record.outcome != "held-for-review":
         raise ConflictError(ReasonCode.STATE_INVALID,
@@ -268,6 +275,7 @@ def review(ctx: NodeContext, session: Session, principal: Principal, document_id
     record.reasons = json.dumps(reasons)
     record.decided_by = principal.name
     record.decided_at = at
+    record.decision_reason = reason
     session.add(record)
     append_event(session, event="document.released" if release else "document.rejected",
                  actor=principal.name, subject=f"document:{document_id}",
@@ -276,7 +284,7 @@ def review(ctx: NodeContext, session: Session, principal: Principal, document_id
         notice = StatusChangeNotice(
             document_id=record.document_id, document_sha256=record.sha256,
             outcome=record.outcome, reasons=tuple(ReasonCode(code) for code in reasons),
-            decided_at=at)
+            decided_at=at, reason=reason)
         enqueue_control(ctx, session, peer=record.received_from,
                         kind=EnvelopeKind.STATUS_CHANGE, body=notice.to_dict(), at=at)
     return record

@@ -302,6 +302,7 @@ def _status_change(ctx: NodeContext, envelope: Envelope, digest: str, body: byte
             delivery.state = OUTCOME_STATE[Outcome(notice.outcome)]
             delivery.reasons = json.dumps([code.value for code in notice.reasons])
             delivery.peer_decided_at = notice.decided_at
+            delivery.peer_reason = notice.reason
             delivery.updated_at = at
             session.add(delivery)
             append_event(session, event="delivery.status-changed",

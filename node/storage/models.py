@@ -27,10 +27,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Index, LargeBinary, Text, UniqueConstraint
-from sqlalchemy.engine import Dialect
+from sqlalchemy import Column, DateTime, Index, LargeBinary, Text, UniqueConstraint, event
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.orm import Mapper
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
+
+from node.storage.references import reference_numbers
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
@@ -89,6 +92,18 @@ class DocumentRecord(SQLModel, table=True):
     mapped_json: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     decided_by: str | None = Field(default=None, max_length=64)
     decided_at: dt.datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    # The officer's reason in plain words (inbound, once released or rejected).
+    decision_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # ``|a|b|``: the numbers printed on the document, for search (node.storage.references);
+    # filled from the signed bytes on insert, whoever inserts.
+    reference_numbers: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+@event.listens_for(DocumentRecord, "before_insert")
+def _fill_reference_numbers(_mapper: Mapper[Any], _connection: Connection,
+                            target: DocumentRecord) -> None:
+    if target.reference_numbers is None:
+        target.reference_numbers = reference_numbers(target.signed_bytes)
 
 
 class DeliveryRecord(SQLModel, table=True):
@@ -110,6 +125,8 @@ class DeliveryRecord(SQLModel, table=True):
     # the decision then stands over the outcome of the original receipt.
     peer_decided_at: dt.datetime | None = Field(default=None,
                                                 sa_column=_utc_column(nullable=True))
+    # The peer officer's reason in plain words, from that status-change notice.
+    peer_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class OutboundMessageRecord(SQLModel, table=True):
