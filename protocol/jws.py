@@ -410,7 +410,7 @@ def check_integrity(
     for position, text in enumerate(x5c):
         try:
             der = base64.b64decode(text, validate=True)
-        except binascii.Error as exc:
+        except ValueError as exc:  # binascii.Error, and ValueError for non-ASCII text
             raise JWSError(ReasonCode.CERT_MALFORMED, f"x5c[{position}] is not base64") from exc
         certificates.append(load_certificate_der(der))
     leaf = certificates[0]

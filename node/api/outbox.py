@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from sqlmodel import col, select
 from starlette.concurrency import run_in_threadpool
 
-from node.api.deps import ContextDep, PrincipalDep
+from node.api.deps import ContextDep, IdPath, PrincipalDep
 from node.errors import NodeError
 from node.services.apikeys import Role
 from node.services.audit import verify_chain
@@ -54,7 +54,7 @@ def list_outbox(ctx: ContextDep, principal: PrincipalDep,
 
 
 @router.post("/outbox/{message_id}/retry", operation_id="retryMessage")
-async def retry(message_id: str, ctx: ContextDep, principal: PrincipalDep) -> dict[str, Any]:
+async def retry(message_id: IdPath, ctx: ContextDep, principal: PrincipalDep) -> dict[str, Any]:
     """Put a dead or failed message back in the queue."""
     require_role(principal, Role.OPERATOR)
 

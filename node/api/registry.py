@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from node.api.deps import ContextDep, PrincipalDep, read_body, read_json, require_object
+from node.api.deps import ContextDep, IdPath, PrincipalDep, read_body, read_json, require_object
 from node.context import NodeContext
 from node.errors import RequestError
 from node.services.apikeys import Principal, Role
@@ -171,7 +171,7 @@ async def add_proposal(request: Request, ctx: ContextDep,
 
 
 @router.post("/agreements/{agreement_id}/countersign", operation_id="countersignAgreement")
-async def countersign(agreement_id: str, ctx: ContextDep,
+async def countersign(agreement_id: IdPath, ctx: ContextDep,
                       principal: PrincipalDep) -> dict[str, Any]:
     """Operator: countersign a recorded proposal with this authority's root key (needs the
     root key in the authority directory) and put the agreement in force. The answer holds
@@ -192,7 +192,7 @@ async def countersign(agreement_id: str, ctx: ContextDep,
 
 
 @router.post("/agreements/{agreement_id}/status", operation_id="changeAgreementStatus")
-async def change_status(agreement_id: str, request: Request, ctx: ContextDep,
+async def change_status(agreement_id: IdPath, request: Request, ctx: ContextDep,
                         principal: PrincipalDep) -> dict[str, Any]:
     """Operator: suspend, resume or terminate an agreement.
 
