@@ -34,6 +34,7 @@ from trust_registry import (
     AuthorityId,
     Direction,
     DocType,
+    StatusChange,
     TrustRegistry,
     build_scope,
     countersign_agreement,
@@ -203,9 +204,15 @@ async def change_status(agreement_id: IdPath, request: Request, ctx: ContextDep,
     data = await read_json(request, ctx)
     at = utc_now()
     if isinstance(data, dict) and "payload" in data:
+        change = StatusChange.parse(data, at=at, limits=ctx.limits)
+        if change.agreement_id != agreement_id:
+            # The statement is applied to the agreement it names: the path must name it too.
+            raise RequestError(ReasonCode.REQUEST_INVALID,
+                               f"the signed status change is about {change.agreement_id}, "
+                               f"not {agreement_id}")
         return await _change(ctx, principal, "status-change",
                              lambda registry: registry.change_agreement_status(
-                                 data, at=at, limits=ctx.limits))
+                                 change.jws, at=at, limits=ctx.limits))
     body = require_object(data, {"status", "effectiveAt", "reason"}, {"status"})
     try:
         status = AgreementStatus(body["status"])
