@@ -183,9 +183,10 @@ def verify_receipt(ctx: NodeContext, claimed: Claimed, body: bytes, at: dt.datet
     registry = ctx.registry.current()
     try:
         jws = GeneralJWS.parse(body, limits=ctx.limits)
+        # A transport signature authenticates the peer now: its chain is checked at ``at``.
         verified = verify(jws, typ=JWSType.RECEIPT,
                           anchors=lambda _e: trust.anchors(registry, claimed.peer, at),
-                          at=at, usage=trust.ENVELOPE_USAGE, limits=ctx.limits)
+                          at=at, usage=trust.ENVELOPE_USAGE, limits=ctx.limits, chain_at=at)
         if not trust.is_node_certificate(registry, claimed.peer,
                                          verified.signatures[0].integrity.leaf):
             raise ProtocolError(ReasonCode.RECEIPT_INVALID,

@@ -7,7 +7,9 @@ Steps (each refusal before step 7 stores nothing and answers 4xx with a reason c
 3. The envelope payload: members, types, ``kind``.
 4. Addressed to us (WRONG_RECIPIENT), from an authority in our registry (SENDER_UNKNOWN).
 5. Signed by the node certificate our registry holds for ``from``, chained to its anchors
-   (ENVELOPE_SIGNATURE_INVALID).
+   and valid at the time of receipt, with ``createdAt`` and the signing time inside its
+   validity (ENVELOPE_SIGNATURE_INVALID): a transport signature authenticates the sender
+   now, whatever time it claims.
 6. Fresh: not past ``expiresAt`` (MESSAGE_EXPIRED). A message id seen before with the same
    digest gets the stored receipt again (idempotent); with another digest, MESSAGE_DUPLICATE.
 7. Per document, outside any transaction: integrity, chain, schema, recognition, mapping →
@@ -96,14 +98,16 @@ def authenticate_envelope(ctx: NodeContext, registry: TrustRegistry, body: bytes
     try:
         verified = verify(jws, typ=JWSType.ENVELOPE,
                           anchors=lambda _evidence: trust.anchors(registry, envelope.sender, at),
-                          at=at, usage=trust.ENVELOPE_USAGE, limits=limits)
+                          at=at, usage=trust.ENVELOPE_USAGE, limits=limits, chain_at=at)
     except ProtocolError as exc:
         raise AuthError(ReasonCode.ENVELOPE_SIGNATURE_INVALID,
                         f"envelope signature: {exc.code.value}: {exc.message}") from exc
-    if not trust.is_node_certificate(registry, envelope.sender,
-                                     verified.signatures[0].integrity.leaf):
+    integrity = verified.signatures[0].integrity
+    if not trust.is_node_certificate(registry, envelope.sender, integrity.leaf):
         raise AuthError(ReasonCode.ENVELOPE_SIGNATURE_INVALID,
                         f"not signed by the node certificate registered for {envelope.sender}")
+    trust.require_within_validity(integrity.leaf, created_at=envelope.created_at,
+                                  signed_at=integrity.signed_at)
     return jws, envelope
 
 

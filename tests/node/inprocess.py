@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,10 +26,12 @@ from node.context import NodeContext
 from node.pilot import AgreementSpec, AuthoritySpec, setup_network
 from node.services.apikeys import Role
 from node.services.delivery import DeliveryWorker
+from node.storage.database import write_session
 from protocol.timeutil import utc_now
 from tests.node.conftest import CN, COO_AGREEMENT, EXPORTER, SG, fast_settings
 from tests.node.databases import DatabaseFactory
 from tests.node.processes import create_keys
+from trust_registry import TrustRegistry
 
 T = TypeVar("T")
 OTHER_PARTY = "SG-UEN-000000000X"
@@ -69,20 +72,22 @@ class InProcessNode:
 
 class InProcessNetwork:
     """Nodes on one private event loop. ``request`` is synchronous for the tests; close with
-    ``close`` (it runs every lifespan's shutdown and closes the loop)."""
+    ``close`` (it runs every lifespan's shutdown and closes the loop). ``created_at``: when
+    the authorities' keys and agreements were made (default now)."""
 
     def __init__(self, base: Path, databases: DatabaseFactory, *,
                  authorities: tuple[AuthoritySpec, ...] = (SG, CN),
                  agreements: tuple[AgreementSpec, ...] = (COO_AGREEMENT,),
                  settings: Mapping[str, Mapping[str, object]] | None = None,
-                 **overrides: object) -> None:
+                 created_at: dt.datetime | None = None, **overrides: object) -> None:
         self.loop = asyncio.new_event_loop()
         self.nodes: dict[str, InProcessNode] = {}
         self._stack = contextlib.AsyncExitStack()
         endpoints = {spec.authority_id: f"http://127.0.0.1:{9001 + index}"
                      for index, spec in enumerate(authorities)}
         try:
-            directories = setup_network(base, authorities, endpoints, agreements, at=utc_now())
+            directories = setup_network(base, authorities, endpoints, agreements,
+                                        at=created_at or utc_now())
             for authority_id, directory in directories.items():
                 url = databases.new_url()
                 node_settings = fast_settings(directory.path, url, **overrides,
@@ -130,6 +135,15 @@ class InProcessNetwork:
                 return await client.request(method, path, headers=sent, **kwargs)
 
         return self.run(_send())
+
+    def install(self, authority_id: str, edit: Callable[[TrustRegistry], TrustRegistry]) -> None:
+        """Install ``edit(current registry)`` at the node, as the operator API does."""
+        ctx = self.nodes[authority_id].ctx
+        with write_session(ctx.engine) as session:
+            updated = edit(ctx.registry.current(session))
+            ctx.registry.install(session, updated, actor="test")
+            session.commit()
+        ctx.registry.after_commit(updated)
 
     def deliver(self, authority_id: str, *, passes: int = 1) -> int:
         """Run the node's delivery worker ``passes`` times; return the messages attempted."""
