@@ -4,15 +4,20 @@ Guarantees:
 
 - **Nothing is lost.** A delivery row is written with its document (or by ``send``) in one
   transaction; it stays until a verified receipt answers it, a peer refuses it, or it dies
-  after ``delivery_max_attempts``. A worker killed at any moment leaves rows ``pending`` or
-  ``sending`` with a lease; an expired lease makes the message claimable again.
+  at its deadline (``dead_letter_at``: ``delivery_deadline_seconds`` after the message was
+  made, 24 hours by default, never past the envelope's expiry; or after
+  ``delivery_max_attempts`` when that is set). A worker killed at any moment leaves rows
+  ``pending`` or ``sending`` with a lease; an expired lease makes the message claimable
+  again. Every message that goes dead is counted (``tradeaccord_delivery_dead_total``) and
+  logged at WARNING.
 - **Stable message ids.** An envelope is built and signed once, when deliveries are
   assembled into a message; every retry sends the same bytes, so the receiver's
   deduplication by message id turns at-least-once delivery into exactly-once effect.
 - **No message sent twice at once.** Claims are compare-and-set updates, under
   ``FOR UPDATE SKIP LOCKED`` on PostgreSQL and the write lock on SQLite.
-- Retries use exponential backoff with full jitter, capped; a peer's 4xx refusal is final
-  (state ``failed`` until an operator retries); transport errors and 5xx are retried.
+- Retries use exponential backoff with full jitter, capped, and a last attempt at the
+  deadline; a peer's 4xx refusal is final (state ``failed`` until an operator retries);
+  transport errors and 5xx are retried.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from node.errors import ConflictError, NotFoundError
 from node.services import trust
 from node.services.audit import append_event
 from node.services.documents import DeliveryState, enqueue_control
+from node.settings import Settings
 from node.storage.database import read_session, write_session
 from node.storage.models import DeliveryRecord, DocumentRecord, OutboundMessageRecord
 from protocol.envelope import EnvelopeKind, build_envelope, envelope_sha256, sign_envelope
@@ -59,9 +65,22 @@ OUTCOME_STATE = {
 
 
 def backoff_seconds(attempts: int, base: float, cap: float, rng: random.Random) -> float:
-    """Exponential backoff with jitter: uniform in [base·2^(n−1)/2, base·2^(n−1)], capped."""
-    ceiling = min(cap, base * (2 ** max(0, attempts - 1)))
-    return rng.uniform(ceiling / 2, ceiling)
+    """Exponential backoff with full jitter after attempt ``attempts`` (1, 2, …): uniform in
+    [0, min(cap, base·2^(n−1))]."""
+    # The exponent is bounded: past 2^62 the cap has long been reached.
+    ceiling = min(cap, base * (2 ** min(62, max(0, attempts - 1))))
+    return rng.uniform(0, ceiling)
+
+
+def dead_letter_at(row: OutboundMessageRecord, settings: Settings) -> dt.datetime:
+    """When ``row`` goes dead if it is still undelivered: the deadline an operator's retry
+    set, else its creation plus the delivery deadline; and early enough that a last attempt
+    (up to the delivery timeout) reaches the peer before the envelope expires (the receiver
+    would refuse it then)."""
+    deadline = row.dead_letter_at or row.created_at + dt.timedelta(
+        seconds=settings.delivery_deadline_seconds)
+    return min(deadline, row.expires_at - dt.timedelta(
+        seconds=settings.delivery_timeout_seconds))
 
 
 def _locking(query: SelectT, session: Session) -> SelectT:
@@ -135,12 +154,14 @@ def claim(ctx: NodeContext, at: dt.datetime, limit: int) -> list[Claimed]:
              col(OutboundMessageRecord.lease_until) < at),
     )
     claimed: list[Claimed] = []
+    expired: list[tuple[str, str]] = []
     with write_session(ctx.engine) as session:
         query = select(OutboundMessageRecord).where(due).order_by(
             col(OutboundMessageRecord.next_attempt_at)).limit(limit)
         for row in session.exec(_locking(query, session)).all():
             if row.expires_at <= at:
                 _finish_dead(session, row, ReasonCode.MESSAGE_EXPIRED, "envelope expired", at)
+                expired.append((row.message_id, row.peer))
                 continue
             attempts = row.attempts + 1  # read now: the ORM update below refreshes ``row``
             result = session.execute(
@@ -153,6 +174,8 @@ def claim(ctx: NodeContext, at: dt.datetime, limit: int) -> list[Claimed]:
                 claimed.append(Claimed(row.pk or 0, row.message_id, row.peer,
                                        row.envelope_bytes, row.envelope_sha256, attempts))
         session.commit()
+    for message_id, peer in expired:
+        _went_dead(ctx, message_id, peer, ReasonCode.MESSAGE_EXPIRED, "envelope expired")
     return claimed
 
 
@@ -176,6 +199,14 @@ def _finish_dead(session: Session, row: OutboundMessageRecord, code: ReasonCode,
     append_event(session, event=f"delivery.{state}", actor="worker",
                  subject=f"message:{row.message_id}",
                  details={"peer": row.peer, "code": code.value, "error": error[:500]}, at=at)
+
+
+def _went_dead(ctx: NodeContext, message_id: str, peer: str, code: ReasonCode,
+               error: str) -> None:
+    """Every dead letter is counted and logged (after its transaction committed)."""
+    ctx.metrics.dead_letters.labels(code=code.value).inc()
+    log.warning("message %s to %s is dead: %s %s", message_id, peer, code.value, error[:500],
+                extra={"message_id": message_id, "peer": peer, "code": code.value})
 
 
 def verify_receipt(ctx: NodeContext, claimed: Claimed, body: bytes, at: dt.datetime) -> Receipt:
@@ -245,25 +276,32 @@ def record_receipt(ctx: NodeContext, claimed: Claimed, receipt: Receipt, body: b
 def record_failure(ctx: NodeContext, claimed: Claimed, *, code: ReasonCode, error: str,
                    final: bool, at: dt.datetime, rng: random.Random) -> None:
     settings = ctx.settings
+    dead = False
     with write_session(ctx.engine) as session:
         row = session.get(OutboundMessageRecord, claimed.pk)
         # Only the current claim may put the message back: a worker whose lease expired
         # (another worker claimed it since, with attempts + 1) must not touch it.
         if row is None or row.state != "sending" or row.attempts != claimed.attempts:
             return
+        deadline = dead_letter_at(row, settings)
         if final:
             _finish_dead(session, row, code, error, at, state="failed")
-        elif claimed.attempts >= settings.delivery_max_attempts:
+        elif at >= deadline or (settings.delivery_max_attempts is not None
+                                and claimed.attempts >= settings.delivery_max_attempts):
             _finish_dead(session, row, code, error, at)
+            dead = True
         else:
             row.state = "pending"
             row.lease_until = None
             row.last_error = f"{code.value}: {error}"[:2000]
-            row.next_attempt_at = at + dt.timedelta(seconds=backoff_seconds(
+            # The last attempt is made at the deadline itself.
+            row.next_attempt_at = min(deadline, at + dt.timedelta(seconds=backoff_seconds(
                 claimed.attempts, settings.delivery_backoff_base_seconds,
-                settings.delivery_backoff_max_seconds, rng))
+                settings.delivery_backoff_max_seconds, rng)))
             session.add(row)
         session.commit()
+    if dead:
+        _went_dead(ctx, claimed.message_id, claimed.peer, code, error)
 
 
 def retry_message(ctx: NodeContext, session: Session, message_id: str, actor: str,
@@ -290,6 +328,8 @@ def retry_message(ctx: NodeContext, session: Session, message_id: str, actor: st
     row.state = "retired" if reassemble else "pending"
     row.attempts = 0
     row.next_attempt_at = at
+    # A new deadline from now (still bounded by the envelope's expiry).
+    row.dead_letter_at = at + dt.timedelta(seconds=ctx.settings.delivery_deadline_seconds)
     row.last_error = None
     session.add(row)
     for delivery in _deliveries(session, message_id):

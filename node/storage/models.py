@@ -125,6 +125,10 @@ class OutboundMessageRecord(SQLModel, table=True):
     created_at: dt.datetime = Field(sa_column=_utc_column())
     expires_at: dt.datetime = Field(sa_column=_utc_column())
     delivered_at: dt.datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    # When the message goes dead if still undelivered, set by an operator's retry; None: its
+    # creation plus the delivery deadline (see node.services.delivery.dead_letter_at).
+    dead_letter_at: dt.datetime | None = Field(default=None,
+                                               sa_column=_utc_column(nullable=True))
 
 
 class InboundMessageRecord(SQLModel, table=True):
