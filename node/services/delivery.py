@@ -14,7 +14,11 @@ Guarantees:
   assembled into a message; every retry sends the same bytes, so the receiver's
   deduplication by message id turns at-least-once delivery into exactly-once effect.
 - **No message sent twice at once.** Claims are compare-and-set updates, under
-  ``FOR UPDATE SKIP LOCKED`` on PostgreSQL and the write lock on SQLite.
+  ``FOR UPDATE SKIP LOCKED`` on PostgreSQL and the write lock on SQLite. A claim is a lease
+  of ``delivery_timeout_seconds`` + 5 s counted from a clock read after assembly; the HTTP
+  exchange is bounded to end before the lease does (``send_budget``), and a claim whose
+  lease is nearly spent is not sent at all, so another worker can only take the message
+  over once this one has stopped sending it.
 - Retries use exponential backoff with full jitter, capped, and a last attempt at the
   deadline; a peer's 4xx refusal is final (state ``failed`` until an operator retries);
   transport errors and 5xx are retried.
@@ -142,6 +146,22 @@ class Claimed:
     envelope: bytes
     envelope_sha256: str
     attempts: int
+    lease_until: dt.datetime | None = None
+
+
+# Time a send must leave before its lease ends: clocks of workers (and of the database)
+# never agree to the millisecond.
+LEASE_SLACK_SECONDS = 1.0
+
+
+def send_budget(claimed: Claimed, timeout: float, now: dt.datetime) -> float:
+    """Seconds the HTTP exchange of ``claimed`` may take: the delivery timeout, but ending
+    ``LEASE_SLACK_SECONDS`` before the lease (after which another worker may claim the
+    message and send it). Zero or less: do not send."""
+    if claimed.lease_until is None:
+        return timeout
+    remaining = (claimed.lease_until - now).total_seconds() - LEASE_SLACK_SECONDS
+    return min(timeout, remaining)
 
 
 def claim(ctx: NodeContext, at: dt.datetime, limit: int) -> list[Claimed]:
@@ -172,7 +192,8 @@ def claim(ctx: NodeContext, at: dt.datetime, limit: int) -> list[Claimed]:
             )
             if result.rowcount == 1:  # type: ignore[attr-defined]
                 claimed.append(Claimed(row.pk or 0, row.message_id, row.peer,
-                                       row.envelope_bytes, row.envelope_sha256, attempts))
+                                       row.envelope_bytes, row.envelope_sha256, attempts,
+                                       at + lease))
         session.commit()
     for message_id, peer in expired:
         _went_dead(ctx, message_id, peer, ReasonCode.MESSAGE_EXPIRED, "envelope expired")
@@ -383,9 +404,10 @@ class DeliveryWorker:
             self._next_depth_reading = now + dt.timedelta(seconds=5)
         # No more than can be sent at once: a claimed message waiting for the semaphore
         # would spend its lease (timeout + 5 s) queueing and could be claimed again by
-        # another worker while this one still sends it.
+        # another worker while this one still sends it. The lease starts from the clock
+        # after assembly (which may have waited for the write lock), not from ``now``.
         claimed = await asyncio.to_thread(
-            claim, self.ctx, now, max(1, self.ctx.settings.delivery_concurrency))
+            claim, self.ctx, utc_now(), max(1, self.ctx.settings.delivery_concurrency))
         if claimed:
             await asyncio.gather(*(self._send(item) for item in claimed))
         return len(claimed)
@@ -398,10 +420,18 @@ class DeliveryWorker:
                 await self._failure(claimed, ReasonCode.PEER_UNREACHABLE,
                                     "no endpoint in the registry", final=False)
                 return
-            timeout = self.ctx.settings.delivery_timeout_seconds
+            timeout = send_budget(claimed, self.ctx.settings.delivery_timeout_seconds,
+                                  utc_now())
+            if timeout <= 0:
+                # The lease is spent (claiming waited too long): another worker may take the
+                # message over at any moment, so this one must not send it. It comes up
+                # again when the lease expires.
+                log.info("lease of %s spent before sending; left for the next claim",
+                         claimed.message_id)
+                return
             try:
                 # httpx's timeout bounds each phase (connect, write, read); the lease needs
-                # the whole exchange bounded.
+                # the whole exchange bounded, and over before the lease ends.
                 async with asyncio.timeout(timeout):
                     response = await self.client.post(
                         endpoint.rstrip("/") + PEER_PATH, content=claimed.envelope,
