@@ -2,7 +2,8 @@
 
 Used by the CLI, the examples and the tests. Every refusal raises ``ClientError`` carrying
 the node's reason code and HTTP status; a node that cannot be reached raises
-``ConnectionProblem``.
+``ConnectionProblem``. Answers are read as streams and refused (``ClientError`` with
+JSON_TOO_LARGE) beyond ``max_answer_bytes``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,13 @@ from typing import Any
 
 import httpx
 
+from node.bounded_read import read_within_sync, with_body
+from node.errors import DeliveryError
 from protocol.reason_codes import ReasonCode
+
+# The largest answer a node gives is its registry (GET /v1/registry): at most the registry
+# size limit (256 MiB), plus room for the summary around it.
+MAX_ANSWER_BYTES = 257 * 1024 * 1024
 
 
 class ClientError(Exception):
@@ -46,8 +53,10 @@ class NodeClient:
 
     def __init__(self, base_url: str, api_key: str | None = None, *,
                  timeout: float = 30.0, transport: httpx.BaseTransport | None = None,
-                 verify: ssl.SSLContext | bool = True) -> None:
+                 verify: ssl.SSLContext | bool = True,
+                 max_answer_bytes: int = MAX_ANSWER_BYTES) -> None:
         """``verify``: an SSL context for HTTPS nodes with a private CA or mutual TLS."""
+        self._max_answer_bytes = max_answer_bytes
         headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
         self._http = httpx.Client(base_url=base_url.rstrip("/"), headers=headers,
                                   timeout=timeout, transport=transport, verify=verify)
@@ -73,13 +82,22 @@ class NodeClient:
         elif content is not None:
             kwargs["content"] = content
             kwargs["headers"] = {"content-type": "application/json"}
-        try:
-            response = self._http.request(method, path, **kwargs)
-        except httpx.TransportError as exc:
-            raise ConnectionProblem(f"cannot reach {self._http.base_url}: {exc}") from exc
+        response = self._exchange(method, path, **kwargs)
         if response.status_code >= 400:
             raise _client_error(response)
         return response
+
+    def _exchange(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One request; the answer read whole, but no larger than ``max_answer_bytes``."""
+        try:
+            with self._http.stream(method, path, **kwargs) as streamed:
+                try:
+                    body = read_within_sync(streamed, self._max_answer_bytes)
+                except DeliveryError as exc:
+                    raise ClientError(streamed.status_code, exc.code, exc.message, ()) from exc
+                return with_body(streamed, body)
+        except httpx.TransportError as exc:
+            raise ConnectionProblem(f"cannot reach {self._http.base_url}: {exc}") from exc
 
     # -- documents (traders and officers) --
     def submit(self, document: Mapping[str, Any], send_to: list[str] | None = None
@@ -150,11 +168,7 @@ class NodeClient:
 
     def ready(self) -> dict[str, Any]:
         """The readiness report (200 ready, 503 not ready: both answer a report)."""
-        try:
-            response = self._http.get("/readyz")
-        except httpx.TransportError as exc:
-            raise ConnectionProblem(f"cannot reach {self._http.base_url}: {exc}") from exc
-        return response.json()  # type: ignore[no-any-return]
+        return self._exchange("GET", "/readyz").json()  # type: ignore[no-any-return]
 
     def describe(self) -> dict[str, Any]:
         return self._request("GET", "/.well-known/tradeaccord").json()  # type: ignore[no-any-return]

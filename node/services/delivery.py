@@ -42,8 +42,9 @@ from sqlalchemy import and_, func, or_, update
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from node.bounded_read import read_within, with_body
 from node.context import NodeContext
-from node.errors import ConflictError, NotFoundError
+from node.errors import ConflictError, DeliveryError, NotFoundError
 from node.services import trust
 from node.services.audit import append_event
 from node.services.documents import DeliveryState, enqueue_control
@@ -431,15 +432,22 @@ class DeliveryWorker:
                 return
             try:
                 # httpx's timeout bounds each phase (connect, write, read); the lease needs
-                # the whole exchange bounded, and over before the lease ends.
-                async with asyncio.timeout(timeout):
-                    response = await self.client.post(
-                        endpoint.rstrip("/") + PEER_PATH, content=claimed.envelope,
-                        headers={"content-type": "application/json"}, timeout=timeout)
+                # the whole exchange bounded, and over before the lease ends. The answer is
+                # read as a stream, no larger than a document may be (a receipt is smaller).
+                async with asyncio.timeout(timeout), self.client.stream(
+                        "POST", endpoint.rstrip("/") + PEER_PATH, content=claimed.envelope,
+                        headers={"content-type": "application/json"},
+                        timeout=timeout) as streamed:
+                    response = with_body(streamed, await read_within(
+                        streamed, self.ctx.limits.max_document_bytes))
             except (httpx.HTTPError, TimeoutError) as exc:
                 self.ctx.metrics.delivery_attempts.labels(result="unreachable").inc()
                 await self._failure(claimed, ReasonCode.PEER_UNREACHABLE,
                                     f"{type(exc).__name__}: {exc}", final=False)
+                return
+            except DeliveryError as exc:  # an answer beyond the cap
+                self.ctx.metrics.delivery_attempts.labels(result="too-large").inc()
+                await self._failure(claimed, exc.code, exc.message, final=False)
                 return
             await self._answer(claimed, response)
 
