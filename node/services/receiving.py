@@ -16,7 +16,11 @@ Steps (each refusal before step 7 stores nothing and answers 4xx with a reason c
    ``accepted`` | ``rejected`` | ``held-for-review`` with reason codes.
 8. One transaction stores the message, every document and its outcome, the audit events
    and the signed receipt; a concurrent copy of the same message loses the unique-key race
-   and answers with the winner's receipt.
+   and answers with the winner's receipt. A document already decided here (same issuer, id
+   and digest) is answered with its original decision, whatever message carries it, so a
+   sender that lost every answer and sends again records what the receiver decided; a
+   concurrent message carrying the same document loses the race and is stored again,
+   answering from the winner's decision.
 """
 
 from __future__ import annotations
@@ -199,10 +203,15 @@ def receive_envelope(ctx: NodeContext, body: bytes, at: dt.datetime) -> ReceiveR
     # Step 7
     decided = [_decide(ctx, registry, envelope, item, at) for item in envelope.documents]
     # Step 8
-    try:
-        return _store(ctx, envelope, jws, digest, decided, body, at)
-    except IntegrityError as error:
-        return _receipt_after_race(ctx, envelope, digest, error)
+    for _ in range(_STORE_ATTEMPTS - 1):
+        try:
+            return _store(ctx, envelope, jws, digest, decided, body, at)
+        except IntegrityError:
+            # A concurrent copy of this message, or another message carrying one of these
+            # documents, was stored first (PostgreSQL; SQLite serialises writers). Storing
+            # again answers from the winner: its receipt, or its decision on the documents.
+            pass
+    return _store(ctx, envelope, jws, digest, decided, body, at)
 
 
 def _receipt_after_race(ctx: NodeContext, envelope: Envelope, digest: str,
@@ -267,14 +276,17 @@ def _status_change(ctx: NodeContext, envelope: Envelope, digest: str, body: byte
     return ReceiveResult(receipt_bytes, False, ())
 
 
+_STORE_ATTEMPTS = 3
+
+
 def _duplicate_code(existing: DocumentRecord | None, decided_sha256: str | None,
                     sha256: str) -> ReasonCode | None:
     """Why a document may not be stored again, or None when it is decided (afresh).
 
     Documents are identified by issuer and id. One already decided in the same envelope, or
     held here as accepted, held-for-review or rejected by an officer, stands: the same
-    bytes are a DOCUMENT_DUPLICATE, other bytes a CONFLICT. One refused earlier by the
-    checks (never by an officer) is decided afresh.
+    bytes are a DOCUMENT_DUPLICATE (answered with the decision that stands), other bytes a
+    CONFLICT. One refused earlier by the checks (never by an officer) is decided afresh.
     """
     if decided_sha256 is not None:
         return ReasonCode.DOCUMENT_DUPLICATE if decided_sha256 == sha256 else ReasonCode.CONFLICT
@@ -285,9 +297,22 @@ def _duplicate_code(existing: DocumentRecord | None, decided_sha256: str | None,
     return ReasonCode.DOCUMENT_DUPLICATE if existing.sha256 == sha256 else ReasonCode.CONFLICT
 
 
+def _stored_outcome(record: DocumentRecord | None, fallback: DocumentOutcome) -> DocumentOutcome:
+    """The decision held for a stored document, as a receipt states it."""
+    if record is None or record.outcome is None:
+        return fallback
+    return DocumentOutcome(
+        document_id=record.document_id, document_sha256=record.sha256,
+        document_type=record.doc_type, outcome=Outcome(record.outcome),
+        reasons=tuple(ReasonCode(code) for code in json.loads(record.reasons)),
+        agreement_id=record.agreement_id, recognised_as=record.recognised_as,
+        registry_version=record.registry_version)
+
+
 def _store(ctx: NodeContext, envelope: Envelope, jws: GeneralJWS, digest: str,
            decided: list[_Decided], body: bytes, at: dt.datetime) -> ReceiveResult:
     outcomes: list[DocumentOutcome] = []
+    decided_here: list[DocumentOutcome] = []  # not duplicates: counted in the metrics
     events: list[AuditEvent] = []
     actor = f"peer:{envelope.sender}"
     with write_session(ctx.engine) as session:
@@ -300,20 +325,32 @@ def _store(ctx: NodeContext, envelope: Envelope, jws: GeneralJWS, digest: str,
             select(DocumentRecord).where(DocumentRecord.direction == "inbound",
                                          col(DocumentRecord.document_id).in_(ids))).all()
                 } if ids else {}
-        seen: dict[tuple[str, str], str] = {}  # (issuer, id) -> sha256 decided in this envelope
+        # (issuer, id) -> the outcome decided for it in this envelope
+        seen: dict[tuple[str, str], DocumentOutcome] = {}
         for item in decided:
             outcome = item.outcome
             header = item.document or {}
             identity = (str(header.get("issuer", "")), outcome.document_id)
             existing = held.get(identity)
-            duplicate = _duplicate_code(existing, seen.get(identity), outcome.document_sha256)
+            first = seen.get(identity)
+            duplicate = _duplicate_code(existing, first.document_sha256 if first else None,
+                                        outcome.document_sha256)
+            if item.document is not None and duplicate is ReasonCode.DOCUMENT_DUPLICATE:
+                # The same document again: its decision stands, and is the answer.
+                outcome = first or _stored_outcome(existing, outcome)
+                events.append(AuditEvent(
+                    "document.duplicate", actor, f"document:{outcome.document_id}",
+                    {"messageId": envelope.message_id, "sha256": outcome.document_sha256,
+                     "outcome": outcome.outcome.value}))
+                outcomes.append(outcome)
+                continue
             if item.document is not None and duplicate is not None:
                 outcome = DocumentOutcome(
                     document_id=outcome.document_id, document_sha256=outcome.document_sha256,
                     document_type=outcome.document_type, outcome=Outcome.REJECTED,
                     reasons=(duplicate,))
             elif item.document is not None:
-                seen[identity] = outcome.document_sha256
+                seen[identity] = outcome
                 # A record refused earlier (by the checks, not by an officer) is replaced:
                 # the same document sent again once its cause is gone, or the genuine one
                 # after a forgery that claimed its id, is decided afresh.
@@ -337,6 +374,7 @@ def _store(ctx: NodeContext, envelope: Envelope, jws: GeneralJWS, digest: str,
                 record.mapped_json = json.dumps(item.mapped) if item.mapped is not None else None
                 session.add(record)
             outcomes.append(outcome)
+            decided_here.append(outcome)
             events.append(AuditEvent(
                 f"document.{outcome.outcome.value}", actor, f"document:{outcome.document_id}",
                 {"messageId": envelope.message_id, "sha256": outcome.document_sha256,
@@ -356,6 +394,6 @@ def _store(ctx: NodeContext, envelope: Envelope, jws: GeneralJWS, digest: str,
                                  {"sha256": digest, "documents": len(outcomes)}))
         append_events(session, events, at)
         session.commit()
-    for outcome in outcomes:
+    for outcome in decided_here:
         ctx.metrics.documents_in.labels(outcome=outcome.outcome.value).inc()
     return ReceiveResult(receipt_bytes, False, tuple(outcomes))
