@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from node.api.deps import ContextDep, IdPath, PrincipalDep, read_json, require_object
 from node.errors import RequestError
 from node.services import documents as service
+from node.services import idempotency
 from node.services.apikeys import Role
 from node.storage.database import read_session, storage_errors, write_session
+from protocol.canonical import canonicalize, sha256_hex
 from protocol.reason_codes import ReasonCode
 from protocol.timeutil import utc_now
 
@@ -30,24 +32,42 @@ def _peers(value: Any) -> list[str]:
 
 
 @router.post("/documents", status_code=201, operation_id="submitDocument")
-async def submit_document(request: Request, ctx: ContextDep,
-                          principal: PrincipalDep) -> JSONResponse:
+async def submit_document(request: Request, ctx: ContextDep, principal: PrincipalDep,
+                          idempotency_key: Annotated[str | None, Header(
+                              alias=idempotency.HEADER,
+                              description="Makes a retry answer as the first request did "
+                              "(1 to 255 visible ASCII characters, unique per client)")] = None,
+                          ) -> JSONResponse:
     """Submit a document: schema-validated, signed by this authority's document signer and
     stored. Body: ``{"document": {…}, "sendTo": ["CN-CUSTOMS"]}`` (``sendTo`` optional:
-    when given, the deliveries are queued in the same transaction)."""
+    when given, the deliveries are queued in the same transaction). With an
+    ``Idempotency-Key``, a retry of the same request gets the first answer again (header
+    ``Idempotent-Replayed: true``) and creates nothing; the key with another body is 409."""
+    key = idempotency.check_key(idempotency_key)
     body = require_object(await read_json(request, ctx), {"document", "sendTo"}, {"document"})
     send_to = _peers(body.get("sendTo", []))
+    request_sha256 = sha256_hex(canonicalize(body))
 
-    def _run() -> dict[str, Any]:
+    def _run() -> tuple[int, Any, bool]:
+        now = utc_now()
         with storage_errors(), write_session(ctx.engine) as session:
-            record = service.submit(ctx, session, principal, body["document"], send_to,
-                                    utc_now())
+            pending = None
+            if key is not None:
+                begun = idempotency.begin(session, principal, key, request_sha256, now)
+                if isinstance(begun, idempotency.StoredAnswer):
+                    return begun.status_code, begun.body, True
+                pending = begun
+            record = service.submit(ctx, session, principal, body["document"], send_to, now)
             view = service.view(session, record).to_dict()
+            if pending is not None:
+                idempotency.finish(session, pending, 201, view)
             session.commit()
         ctx.metrics.documents_submitted.inc()
-        return view
+        return 201, view, False
 
-    return JSONResponse(await run_in_threadpool(_run), status_code=201)
+    status, answer, replayed = await run_in_threadpool(_run)
+    return JSONResponse(answer, status_code=status,
+                        headers={"Idempotent-Replayed": "true"} if replayed else None)
 
 
 @router.get("/documents", operation_id="listDocuments")

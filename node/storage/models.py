@@ -14,6 +14,8 @@ Tables:
 - ``audit_event``: the append-only, hash-chained audit log.
 - ``api_key``: hashed API keys with roles (and a party id for traders).
 - ``registry_state``: the trust registry versions the node has held (the newest is current).
+- ``idempotency_key``: a client's ``Idempotency-Key`` per API key, with the digest of the
+  request it came with and the answer it got (a retry gets that answer again).
 """
 
 from __future__ import annotations
@@ -178,3 +180,16 @@ class RegistryStateRecord(SQLModel, table=True):
     registry_json: str = Field(sa_column=Column(Text, nullable=False))
     installed_at: dt.datetime = Field(sa_column=_utc_column())
     installed_by: str = Field(max_length=128)
+
+
+class IdempotencyKeyRecord(SQLModel, table=True):
+    __tablename__ = "idempotency_key"
+    __table_args__ = (UniqueConstraint("principal", "key", name="uq_idempotency_principal_key"),)
+
+    pk: int | None = Field(default=None, primary_key=True)
+    principal: str = Field(max_length=32)  # the API key id that presented the key
+    key: str = Field(max_length=255)
+    request_sha256: str = Field(max_length=64)
+    status_code: int
+    response_json: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: dt.datetime = Field(sa_column=_utc_column())
