@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 import stat
 import subprocess
@@ -325,7 +326,19 @@ def test_rejects_path_length_violation(sg, make_authority, at, t0) -> None:
 # -- openssl verify (an independent X.509 implementation) ----------------------------------------
 
 OPENSSL = shutil.which("openssl")
-needs_openssl = pytest.mark.skipif(OPENSSL is None, reason="the openssl binary is not on PATH")
+
+
+@pytest.fixture
+def needs_openssl() -> None:
+    """Skip, saying why, without the openssl binary; fail instead where the interop
+    cross-checks are required (``TRADEACCORD_REQUIRE_INTEROP=1``, as in CI)."""
+    if OPENSSL is not None:
+        return
+    message = "the openssl cross-checks need the openssl binary on PATH"
+    if os.environ.get("TRADEACCORD_REQUIRE_INTEROP") == "1":
+        pytest.fail(f"TRADEACCORD_REQUIRE_INTEROP=1 but {message}")
+    pytest.skip(message)
+
 
 
 def _openssl_verify(tmp_path: Path, leaf: x509.Certificate, root: x509.Certificate,
@@ -342,27 +355,27 @@ def _openssl_verify(tmp_path: Path, leaf: x509.Certificate, root: x509.Certifica
                           check=False, timeout=30)
 
 
-@needs_openssl
+@pytest.mark.usefixtures("needs_openssl")
 @pytest.mark.parametrize("certificate", ["signer_cert", "node_cert"])
 def test_openssl_accepts_our_chain(tmp_path: Path, authority, certificate: str, at) -> None:
     result = _openssl_verify(tmp_path, getattr(authority, certificate), authority.root, at)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@needs_openssl
+@pytest.mark.usefixtures("needs_openssl")
 def test_openssl_accepts_our_rotation_chain(tmp_path: Path, sg, rotation, at) -> None:
     new, cross = rotation
     result = _openssl_verify(tmp_path, new.signer_cert, sg.root, at, (cross,))
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@needs_openssl
+@pytest.mark.usefixtures("needs_openssl")
 def test_openssl_rejects_tampered_chain(tmp_path: Path, authority, at) -> None:
     result = _openssl_verify(tmp_path, _tampered(authority.signer_cert), authority.root, at)
     assert result.returncode != 0
 
 
-@needs_openssl
+@pytest.mark.usefixtures("needs_openssl")
 def test_openssl_rejects_chain_to_another_root(tmp_path: Path, sg, stranger, at) -> None:
     assert _openssl_verify(tmp_path, sg.signer_cert, stranger.root, at).returncode != 0
 
