@@ -130,12 +130,12 @@ class NodeClient:
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
     def send(self, document_id: str, to: list[str]) -> dict[str, Any]:
-        return self._request("POST", f"/v1/documents/{document_id}/send",
-                             json_body={"to": to}).json()  # type: ignore[no-any-return]
+        return self._request("POST", f"/v1/documents/{document_id}/send",  # type: ignore[no-any-return]
+                             json_body={"to": to}).json()
 
     def document(self, document_id: str, direction: str | None = None) -> dict[str, Any]:
-        return self._request("GET", f"/v1/documents/{document_id}",
-                             params={"direction": direction}).json()  # type: ignore[no-any-return]
+        return self._request("GET", f"/v1/documents/{document_id}",  # type: ignore[no-any-return]
+                             params={"direction": direction}).json()
 
     def signed(self, document_id: str, direction: str | None = None) -> bytes:
         return self._request("GET", f"/v1/documents/{document_id}/signed",

@@ -110,7 +110,7 @@ def key_algorithm(key: PrivateKey | PublicKey | object) -> KeyAlgorithm:
     )
 
 
-def _hash_for(key: PrivateKey) -> hashes.HashAlgorithm | None:
+def _hash_for(key: PrivateKey) -> hashes.SHA256 | None:
     return None if isinstance(key, ed25519.Ed25519PrivateKey) else hashes.SHA256()
 
 
@@ -500,7 +500,7 @@ def _names_as_issuer(child: x509.Certificate, candidate: x509.Certificate) -> bo
         return True
     ski = _extension(candidate, x509.SubjectKeyIdentifier)
     if ski is None:
-        ski = x509.SubjectKeyIdentifier.from_public_key(candidate.public_key())  # type: ignore[arg-type]
+        ski = x509.SubjectKeyIdentifier.from_public_key(candidate.public_key())
     return aki.key_identifier == ski.digest
 
 

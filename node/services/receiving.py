@@ -354,9 +354,10 @@ def _store(ctx: NodeContext, envelope: Envelope, jws: GeneralJWS, digest: str,
                 # A record refused earlier (by the checks, not by an officer) is replaced:
                 # the same document sent again once its cause is gone, or the genuine one
                 # after a forgery that claimed its id, is decided afresh.
-                record = existing or DocumentRecord(direction="inbound",
-                                                    document_id=outcome.document_id,
-                                                    issuer=identity[0], created_at=at)
+                record = existing or DocumentRecord(  # type: ignore[call-arg]
+                    # (every other column is set just below, for a new and a replaced record)
+                    direction="inbound", document_id=outcome.document_id,
+                    issuer=identity[0], created_at=at)
                 record.sha256 = outcome.document_sha256
                 record.doc_type = outcome.document_type
                 record.doc_version = str(header.get("version", ""))
