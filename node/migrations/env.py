@@ -21,8 +21,9 @@ def run_migrations() -> None:
         section,
         prefix="sqlalchemy.",
         poolclass=pool.NullPool,
-        # SQLite: the driver in autocommit mode, so that the BEGIN below is ours.
-        connect_args={"isolation_level": None} if sqlite else {},
+        # SQLite: the driver in autocommit mode, so that the BEGIN below is ours; and as long
+        # a wait for another process's migration as the node's engine allows (30 s).
+        connect_args={"isolation_level": None, "timeout": 30} if sqlite else {},
     )
     if sqlite:
         @event.listens_for(connectable, "begin")
