@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic import context
 from sqlalchemy import engine_from_config, event, pool
 from sqlalchemy.engine import Connection
@@ -26,6 +28,15 @@ def run_migrations() -> None:
         connect_args={"isolation_level": None, "timeout": 30} if sqlite else {},
     )
     if sqlite:
+        @event.listens_for(connectable, "connect")
+        def _wal(dbapi_connection: Any, _record: Any) -> None:
+            # WAL from the database's creation on (as the node's engine sets it): switching
+            # a database to WAL later needs it unlocked, which fails while another process
+            # starting at the same moment is migrating it.
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.close()
+
         @event.listens_for(connectable, "begin")
         def _begin_immediate(connection: Connection) -> None:
             # The database's write lock from the first statement on: processes starting
