@@ -168,7 +168,7 @@ class AuthorityDirectory:
             raise ValueError("which is 'signer' or 'node'")
         root = self.root_signer(passphrase)
         old = self.signer_certificate if which == "signer" else self.node_certificate
-        key = generate_private_key(key_algorithm(old.public_key()))  # type: ignore[arg-type]
+        key = generate_private_key(key_algorithm(old.public_key()))
         not_before = at - dt.timedelta(minutes=5)
         if which == "signer":
             cert = issue_document_signer(root_key=root.key, root_cert=self.root_certificate,

@@ -2,20 +2,32 @@
 
 Used by the CLI, the examples and the tests. Every refusal raises ``ClientError`` carrying
 the node's reason code and HTTP status; a node that cannot be reached raises
-``ConnectionProblem``.
+``ConnectionProblem``. Answers are read as streams and refused (``ClientError`` with
+JSON_TOO_LARGE) beyond ``max_answer_bytes``.
 """
 
 from __future__ import annotations
 
 import json
 import ssl
+import time
+import uuid
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
 
 import httpx
 
+from node.bounded_read import read_within_sync, with_body
+from node.errors import DeliveryError
 from protocol.reason_codes import ReasonCode
+
+# Answers after which a request may be retried: the node (or a proxy in front) was briefly
+# unavailable; with an idempotency key a retry cannot create anything twice.
+_RETRIED_STATUSES = frozenset({502, 503, 504})
+# The largest answer a node gives is its registry (GET /v1/registry): at most the registry
+# size limit (256 MiB), plus room for the summary around it.
+MAX_ANSWER_BYTES = 257 * 1024 * 1024
 
 
 class ClientError(Exception):
@@ -46,8 +58,10 @@ class NodeClient:
 
     def __init__(self, base_url: str, api_key: str | None = None, *,
                  timeout: float = 30.0, transport: httpx.BaseTransport | None = None,
-                 verify: ssl.SSLContext | bool = True) -> None:
+                 verify: ssl.SSLContext | bool = True,
+                 max_answer_bytes: int = MAX_ANSWER_BYTES) -> None:
         """``verify``: an SSL context for HTTPS nodes with a private CA or mutual TLS."""
+        self._max_answer_bytes = max_answer_bytes
         headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
         self._http = httpx.Client(base_url=base_url.rstrip("/"), headers=headers,
                                   timeout=timeout, transport=transport, verify=verify)
@@ -64,38 +78,64 @@ class NodeClient:
 
     def _request(self, method: str, path: str, *, json_body: Any = None,
                  content: bytes | None = None, params: Mapping[str, Any] | None = None,
-                 ) -> httpx.Response:
+                 headers: Mapping[str, str] | None = None) -> httpx.Response:
         kwargs: dict[str, Any] = {"params": {k: v for k, v in (params or {}).items()
-                                             if v is not None}}
+                                             if v is not None},
+                                  "headers": dict(headers or {})}
         if json_body is not None:
             kwargs["content"] = json.dumps(json_body).encode("utf-8")
-            kwargs["headers"] = {"content-type": "application/json"}
+            kwargs["headers"]["content-type"] = "application/json"
         elif content is not None:
             kwargs["content"] = content
-            kwargs["headers"] = {"content-type": "application/json"}
-        try:
-            response = self._http.request(method, path, **kwargs)
-        except httpx.TransportError as exc:
-            raise ConnectionProblem(f"cannot reach {self._http.base_url}: {exc}") from exc
+            kwargs["headers"]["content-type"] = "application/json"
+        response = self._exchange(method, path, **kwargs)
         if response.status_code >= 400:
             raise _client_error(response)
         return response
 
+    def _exchange(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One request; the answer read whole, but no larger than ``max_answer_bytes``."""
+        try:
+            with self._http.stream(method, path, **kwargs) as streamed:
+                try:
+                    body = read_within_sync(streamed, self._max_answer_bytes)
+                except DeliveryError as exc:
+                    raise ClientError(streamed.status_code, exc.code, exc.message, ()) from exc
+                return with_body(streamed, body)
+        except httpx.TransportError as exc:
+            raise ConnectionProblem(f"cannot reach {self._http.base_url}: {exc}") from exc
+
     # -- documents (traders and officers) --
-    def submit(self, document: Mapping[str, Any], send_to: list[str] | None = None
-               ) -> dict[str, Any]:
+    def submit(self, document: Mapping[str, Any], send_to: list[str] | None = None, *,
+               idempotency_key: str | None = None, retries: int = 2) -> dict[str, Any]:
+        """Submit a document. The request carries an ``Idempotency-Key`` (``idempotency_key``,
+        else a new one), so it is retried safely: after a lost connection or a 502/503/504,
+        up to ``retries`` times with the same key, and the node answers a retry of a
+        request it already processed as it did the first time, creating nothing."""
         body: dict[str, Any] = {"document": dict(document)}
         if send_to:
             body["sendTo"] = send_to
-        return self._request("POST", "/v1/documents", json_body=body).json()  # type: ignore[no-any-return]
+        headers = {"Idempotency-Key": idempotency_key or str(uuid.uuid4())}
+        for attempt in range(retries + 1):
+            try:
+                return self._request("POST", "/v1/documents", json_body=body,  # type: ignore[no-any-return]
+                                     headers=headers).json()
+            except ConnectionProblem:
+                if attempt == retries:
+                    raise
+            except ClientError as exc:
+                if attempt == retries or exc.status not in _RETRIED_STATUSES:
+                    raise
+            time.sleep(min(2.0, 0.2 * 2**attempt))  # bounded by ``retries``
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
     def send(self, document_id: str, to: list[str]) -> dict[str, Any]:
-        return self._request("POST", f"/v1/documents/{document_id}/send",
-                             json_body={"to": to}).json()  # type: ignore[no-any-return]
+        return self._request("POST", f"/v1/documents/{document_id}/send",  # type: ignore[no-any-return]
+                             json_body={"to": to}).json()
 
     def document(self, document_id: str, direction: str | None = None) -> dict[str, Any]:
-        return self._request("GET", f"/v1/documents/{document_id}",
-                             params={"direction": direction}).json()  # type: ignore[no-any-return]
+        return self._request("GET", f"/v1/documents/{document_id}",  # type: ignore[no-any-return]
+                             params={"direction": direction}).json()
 
     def signed(self, document_id: str, direction: str | None = None) -> bytes:
         return self._request("GET", f"/v1/documents/{document_id}/signed",
@@ -177,11 +217,7 @@ class NodeClient:
 
     def ready(self) -> dict[str, Any]:
         """The readiness report (200 ready, 503 not ready: both answer a report)."""
-        try:
-            response = self._http.get("/readyz")
-        except httpx.TransportError as exc:
-            raise ConnectionProblem(f"cannot reach {self._http.base_url}: {exc}") from exc
-        return response.json()  # type: ignore[no-any-return]
+        return self._exchange("GET", "/readyz").json()  # type: ignore[no-any-return]
 
     def describe(self) -> dict[str, Any]:
         return self._request("GET", "/.well-known/tradeaccord").json()  # type: ignore[no-any-return]

@@ -7,7 +7,7 @@
     ├── NotFoundError             no such object, or not visible to the caller (404)
     ├── ConflictError             the object exists with other content / wrong state (409)
     ├── RequestError              a request that is not as documented (400/413/415/422)
-    ├── DeliveryError             a peer could not be reached or refused (worker side)
+    ├── DeliveryError             a peer could not be reached, refused, or answered too much
     ├── ConfigError               the authority directory or settings are invalid
     └── StorageError              the database cannot be reached (503)
 
@@ -43,7 +43,8 @@ class RequestError(NodeError):
 
 
 class DeliveryError(NodeError):
-    """A peer could not be reached, or answered with a refusal."""
+    """A peer could not be reached, answered with a refusal, or answered beyond the size cap
+    (JSON_TOO_LARGE, ``node.bounded_read``)."""
 
 
 class ConfigError(NodeError):

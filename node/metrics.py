@@ -23,6 +23,10 @@ class NodeMetrics:
         self.delivery_attempts = Counter(
             "tradeaccord_delivery_attempts_total", "Envelope delivery attempts, by result",
             ["result"], registry=self.registry)
+        self.dead_letters = Counter(
+            "tradeaccord_delivery_dead_total",
+            "Outbound messages that went dead (deadline, attempts or expiry), by reason code",
+            ["code"], registry=self.registry)
         self.envelopes_refused = Counter(
             "tradeaccord_envelopes_refused_total", "Envelopes refused at the peer endpoint",
             ["code"], registry=self.registry)

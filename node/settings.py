@@ -36,12 +36,22 @@ class Settings(BaseSettings):
     # Delivery worker
     worker_poll_seconds: float = 0.2
     delivery_timeout_seconds: float = 10.0
-    delivery_max_attempts: int = 8
-    delivery_backoff_base_seconds: float = 0.5
-    delivery_backoff_max_seconds: float = 60.0
+    # The retry schedule: exponential backoff with full jitter, capped, for a deadline (as
+    # message hubs do), so that a partner's outage of hours leaves no dead letters.
+    delivery_backoff_base_seconds: float = Field(default=1.0, gt=0)
+    delivery_backoff_max_seconds: float = Field(default=600.0, gt=0)
+    delivery_deadline_seconds: float = Field(
+        default=86_400.0, gt=0,
+        description="how long a message is retried before it goes dead (never past its "
+        "envelope's expiresAt)")
+    delivery_max_attempts: int | None = Field(
+        default=None, ge=1, description="also dead after this many attempts (none: the "
+        "deadline alone)")
     delivery_concurrency: int = 4
     delivery_batch_size: int = 50
-    envelope_ttl_seconds: int = 86_400
+    # Longer than the delivery deadline, so that a message retried for a day is still fresh
+    # when it finally arrives.
+    envelope_ttl_seconds: int = 172_800
     # Receiving
     max_document_bytes: int = 1_048_576
     max_envelope_bytes: int = 16_777_216

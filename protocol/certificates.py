@@ -15,7 +15,12 @@ Profiles (all issued by this module; Ed25519 by default, P-256 supported):
 Every certificate names its authority in the subject's ``organizationIdentifier``
 (2.5.4.97, as eIDAS does) so a signature can be bound to an authority id.
 
-Our OIDs live under a UUID arc (ITU-T X.667, ``2.25.<uuid>``), which needs no registration.
+Our OIDs live under the project's UUID written in Microsoft's arc for GUID-derived OIDs
+(``1.2.840.113556.1.8000.2554`` followed by the UUID in seven parts of at most 24 bits),
+which needs no registration and which every X.509 toolkit parses. Certificates issued
+before carry the same UUID under ITU-T X.667's ``2.25.<uuid>`` arc, whose 128-bit component
+Go's ``crypto/x509`` and others refuse; those ``LEGACY_*`` OIDs are still read (see
+docs/decisions/0013-eku-oid-arc.md).
 
 Chain validation is a documented subset of RFC 5280 §6 written here because the verifier in
 ``cryptography`` implements the CA/B Forum Web PKI profile, which forbids Ed25519 (see
@@ -43,9 +48,19 @@ from protocol.errors import CertificateError, KeyLoadError
 from protocol.reason_codes import ReasonCode
 from protocol.timeutil import require_aware
 
-TRADEACCORD_ARC = "2.25.84331126160396306896105561361291303422"
+# The project's UUID 3f719588-56d3-461f-a99b-58ed370659fe, split as Microsoft's oidgen does:
+# four hex digits five times, then six twice (every component below 2^24).
+TRADEACCORD_ARC = "1.2.840.113556.1.8000.2554.16241.38280.22227.17951.43419.5827895.416254"
 DOCUMENT_SIGNING_OID = ObjectIdentifier(f"{TRADEACCORD_ARC}.1.1")
 ENVELOPE_SIGNING_OID = ObjectIdentifier(f"{TRADEACCORD_ARC}.1.2")
+# The same UUID as one X.667 component: what certificates issued before 0013 carry.
+LEGACY_ARC = "2.25.84331126160396306896105561361291303422"
+LEGACY_DOCUMENT_SIGNING_OID = ObjectIdentifier(f"{LEGACY_ARC}.1.1")
+LEGACY_ENVELOPE_SIGNING_OID = ObjectIdentifier(f"{LEGACY_ARC}.1.2")
+_USAGE_OIDS = {
+    "document-signing": (DOCUMENT_SIGNING_OID, LEGACY_DOCUMENT_SIGNING_OID),
+    "envelope-signing": (ENVELOPE_SIGNING_OID, LEGACY_ENVELOPE_SIGNING_OID),
+}
 
 _E = TypeVar("_E", bound=x509.ExtensionType)
 
@@ -95,7 +110,7 @@ def key_algorithm(key: PrivateKey | PublicKey | object) -> KeyAlgorithm:
     )
 
 
-def _hash_for(key: PrivateKey) -> hashes.HashAlgorithm | None:
+def _hash_for(key: PrivateKey) -> hashes.SHA256 | None:
     return None if isinstance(key, ed25519.Ed25519PrivateKey) else hashes.SHA256()
 
 
@@ -465,12 +480,12 @@ def _check_leaf_usage(cert: x509.Certificate, usage: CertUsage) -> None:
             ReasonCode.CERT_USAGE_INVALID, "a CA certificate cannot sign as an end entity",
             subject=subject,
         )
-    wanted = DOCUMENT_SIGNING_OID if usage is CertUsage.DOCUMENT_SIGNING else ENVELOPE_SIGNING_OID
+    wanted = _USAGE_OIDS[usage.value]  # the current OID, or the legacy one (issued earlier)
     eku = _extension(cert, x509.ExtendedKeyUsage)
-    if eku is None or wanted not in eku:
+    if eku is None or not any(oid in eku for oid in wanted):
         raise CertificateError(
             ReasonCode.CERT_USAGE_INVALID,
-            f"leaf lacks the extended key usage {usage.value} ({wanted.dotted_string})",
+            f"leaf lacks the extended key usage {usage.value} ({wanted[0].dotted_string})",
             subject=subject,
         )
 
@@ -485,7 +500,7 @@ def _names_as_issuer(child: x509.Certificate, candidate: x509.Certificate) -> bo
         return True
     ski = _extension(candidate, x509.SubjectKeyIdentifier)
     if ski is None:
-        ski = x509.SubjectKeyIdentifier.from_public_key(candidate.public_key())  # type: ignore[arg-type]
+        ski = x509.SubjectKeyIdentifier.from_public_key(candidate.public_key())
     return aki.key_identifier == ski.digest
 
 

@@ -291,7 +291,7 @@ def _read_schema(path: Path) -> tuple[str, str, str, dict[str, Any]]:
         jsonschema.Draft202012Validator.check_schema(schema)
     except jsonschema.exceptions.SchemaError as exc:
         raise ValueError(f"schema file {path} violates the 2020-12 meta-schema: {exc}") from exc
-    return match[1], match[2], schema_id, schema
+    return match[1], match[2], match[0], schema  # match[0]: the $id (a full match)
 
 
 def _is_document_schema(path: Path, name: str, version: str, schema: dict[str, Any]) -> bool:
@@ -341,7 +341,10 @@ def _reference_validator_class() -> type[ReferenceValidator]:
             yield ValidationError(f"{instance!r} does not match {patrn!r}")
 
     validators: dict[str, Callable[..., Iterator[ValidationError]]] = {"pattern": pattern}
-    return jsonschema.validators.extend(jsonschema.Draft202012Validator, validators=validators)
+    # The jsonschema stubs leave extend() unannotated; it returns a validator class.
+    extended: type[ReferenceValidator] = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
+        jsonschema.Draft202012Validator, validators=validators)
+    return extended
 
 
 def _ecma_end_anchors(pattern: str) -> str:

@@ -222,7 +222,7 @@ class StatusChangeNotice:
             raise _fail("documentId has a bad form")
         if not isinstance(digest, str) or not _SHA256.fullmatch(digest):
             raise _fail("documentSha256 must be 64 lower-case hex digits")
-        if outcome not in _OUTCOMES:
+        if not isinstance(outcome, str) or outcome not in _OUTCOMES:  # a list is unhashable
             raise _fail(f"outcome must be one of {sorted(_OUTCOMES)}")
         raw_reasons = data["reasons"]
         if not isinstance(raw_reasons, list):

@@ -487,7 +487,7 @@ def _signer_key(x5c: tuple[str, ...]) -> _SignerKey:
     for position, text in enumerate(x5c):
         try:
             der = base64.b64decode(text, validate=True)
-        except binascii.Error as exc:
+        except ValueError as exc:  # binascii.Error, and ValueError for non-ASCII text
             raise JWSError(ReasonCode.CERT_MALFORMED, f"x5c[{position}] is not base64") from exc
         certificates.append(load_certificate_der(der))
     public_key: PublicKey = certificates[0].public_key()  # type: ignore[assignment]
@@ -507,14 +507,21 @@ def verify(
     usage: CertUsage,
     allowed_algorithms: frozenset[str] = ALLOWED_ALGORITHMS,
     limits: Limits = DEFAULT_LIMITS,
+    chain_at: dt.datetime | None = None,
 ) -> VerifiedJWS:
     """Verify every signature of ``jws`` at time ``at``; return evidence or raise.
 
     For each signature: ``check_integrity``; no two signatures by one key; the signing time
     not after ``at`` + allowed skew; the chain validated at the signing time to the anchors
     that ``anchors`` names (a fixed list, or a resolver given the integrity evidence).
+
+    ``chain_at`` validates the chains at that time instead of the signing time. Transport
+    signatures (envelopes, receipts) authenticate their sender *now*: their chains are
+    validated at the time of receipt, since the signing time is only the signer's claim.
     """
     require_aware(at, "at")
+    if chain_at is not None:
+        require_aware(chain_at, "chain_at")
     skew = dt.timedelta(seconds=limits.max_clock_skew_seconds)
     verified: list[VerifiedSignature] = []
     seen_kids: set[str] = set()
@@ -530,7 +537,7 @@ def verify(
                            f"signed at {format_time(evidence.signed_at)}, after {format_time(at)}")
         trusted = anchors(evidence) if callable(anchors) else anchors
         chain = validate_chain(evidence.leaf, evidence.intermediates, trusted,
-                               at=evidence.signed_at, usage=usage,
+                               at=chain_at or evidence.signed_at, usage=usage,
                                max_length=limits.max_chain_length)
         verified.append(VerifiedSignature(evidence, chain))
     return VerifiedJWS(jws.payload, tuple(verified))

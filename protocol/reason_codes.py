@@ -189,7 +189,8 @@ _DESCRIPTIONS: dict[ReasonCode, str] = {
     ReasonCode.WRONG_RECIPIENT: "The envelope is addressed to another authority.",
     ReasonCode.MESSAGE_DUPLICATE: "This message id was already received; the first receipt stands.",
     ReasonCode.MESSAGE_EXPIRED: "The envelope's expiresAt has passed (or createdAt is in the future).",
-    ReasonCode.DOCUMENT_DUPLICATE: "This document (id and digest) was already received.",
+    ReasonCode.DOCUMENT_DUPLICATE: "This document (id and digest) was already received "
+    "(no longer sent: a copy is answered with the decision that stands).",
     ReasonCode.RECEIPT_INVALID: "The receipt does not verify or does not match the message.",
     ReasonCode.TITLE_CONFLICT: "A transferable record would have two holders: a second change "
     "from a stale state of the record, refused by its control registry.",

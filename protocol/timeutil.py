@@ -24,13 +24,13 @@ def require_aware(value: dt.datetime, name: str = "time") -> dt.datetime:
 
 
 def format_time(value: dt.datetime) -> str:
-    """RFC 3339 in UTC with a ``Z`` suffix, second precision (microseconds if present)."""
+    """RFC 3339 in UTC with a ``Z`` suffix, second precision (microseconds if present).
+
+    The year always has four digits (``0999``): ``strftime("%Y")`` does not pad years before
+    1000 on every platform, and RFC 3339 (and ``parse_time``) require the four."""
     value = require_aware(value).astimezone(dt.UTC)
-    if value.year >= 1000:  # the digits strftime writes, without its cost
-        text = (f"{value.year}-{value.month:02d}-{value.day:02d}T"
-                f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}")
-    else:  # strftime's own form for these (platform-dependent padding), as before
-        text = value.strftime("%Y-%m-%dT%H:%M:%S")
+    text = (f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
+            f"T{value.hour:02d}:{value.minute:02d}:{value.second:02d}")
     if value.microsecond:
         text += f".{value.microsecond:06d}".rstrip("0")
     return text + "Z"

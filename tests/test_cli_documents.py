@@ -11,10 +11,13 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from node.cli.main import build_app
 from protocol.canonical import b64url_decode, b64url_encode
+from tests.json_strategies import mutations
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples" / "documents").glob("*.json"))
 runner = CliRunner()
@@ -184,3 +187,60 @@ def test_verify_with_registry_runs_recognition(authorities: dict[str, Path],
     assert cli("doc", "verify", outputs["certificate-of-origin"], "--registry", reg)[0] == 2
 
 
+
+
+# -- any input: exit 1 with a reason code, never a traceback --------------------------------
+
+
+def _verify_bytes(data: bytes, anchor: Path, directory: Path) -> tuple[int, dict[str, object]]:
+    source = directory / "input.json"
+    source.write_bytes(data)
+    result = runner.invoke(build_app(), ["doc", "verify", str(source), "--anchor", str(anchor),
+                                         "--json"])
+    # CliRunner turns an uncaught exception into exit code 1: it must not be one.
+    assert result.exception is None or isinstance(result.exception, SystemExit), \
+        result.exception
+    return result.exit_code, json.loads(result.output)
+
+
+def test_doc_verify_x5c_with_non_ascii_character_exits_1_with_reason_code(
+        signed: Path, authorities: dict[str, Path], tmp_path: Path) -> None:
+    jws = json.loads(signed.read_text())
+    header = json.loads(b64url_decode(jws["signatures"][0]["protected"]))
+    header["x5c"][0] = header["x5c"][0][:10] + "é" + header["x5c"][0][11:]
+    jws["signatures"][0]["protected"] = b64url_encode(json.dumps(header).encode())
+    code, report = _verify_bytes(json.dumps(jws).encode(),
+                                 authorities["SG-CUSTOMS"] / "root.pem", tmp_path)
+    assert code == 1 and report["reasons"] == ["CERT_MALFORMED"]
+
+
+@pytest.fixture(scope="module")
+def signed_once(authorities: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+                ) -> dict[str, object]:
+    out = tmp_path_factory.mktemp("signed") / "coo.json"
+    code, output = cli("doc", "sign", "--authority-dir", authorities["SG-CUSTOMS"],
+                       EXAMPLES[[p.stem for p in EXAMPLES].index("certificate-of-origin")],
+                       "-o", out)
+    assert code == 0, output
+    return json.loads(out.read_text())  # type: ignore[no-any-return]
+
+
+@settings(max_examples=20, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=st.data())
+def test_doc_verify_exits_with_a_reason_code_never_a_traceback(
+        signed_once: dict[str, object], authorities: dict[str, Path],
+        tmp_path_factory: pytest.TempPathFactory, data: st.DataObject) -> None:
+    value = data.draw(mutations(signed_once) | st.binary(max_size=64).map(_raw))
+    raw = value.data if isinstance(value, _raw) else json.dumps(value).encode()
+    code, report = _verify_bytes(raw, authorities["SG-CUSTOMS"] / "root.pem",
+                                 tmp_path_factory.mktemp("fuzz"))
+    assert (code, report["valid"]) in ((0, True), (1, False))
+    assert code == 0 or report["reasons"]
+
+
+class _raw:
+    """Bytes to write as they are (not as JSON)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data

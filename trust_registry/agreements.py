@@ -374,7 +374,7 @@ def _root_signatures(
         if evidence.intermediates:
             raise _fail(f"signature {index}: a root signature's x5c holds the root only")
         party = authority_id_of(evidence.leaf)
-        if party not in parties:
+        if party is None or party not in parties:
             raise _fail(f"signature {index} is by {party}, not a party ({', '.join(parties)})", signer=party)
         if any(s.party == party for s in signatures):
             raise _fail(f"{party} signed twice")

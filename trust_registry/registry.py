@@ -259,7 +259,8 @@ class RegistryIndex:
 
     @classmethod
     def build(cls, registry: TrustRegistry) -> RegistryIndex:
-        entries = {aid: AuthorityEntry.build(a) for aid, a in registry.authorities.items()}
+        entries: dict[str, AuthorityEntry] = {aid: AuthorityEntry.build(a)
+                                              for aid, a in registry.authorities.items()}
         authorities = registry.authorities
         grouped: dict[tuple[str, str, str], list[Clause]] = {}
         pairs: set[tuple[str, str]] = set()

@@ -76,7 +76,8 @@ def create_app(settings: Settings, *, run_worker: bool = True,
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        ctx = context or await asyncio.to_thread(NodeContext.build, settings)
+        ctx = context if context is not None else await asyncio.to_thread(NodeContext.build,
+                                                                          settings)
         client = http_client or make_http_client(settings)
         app.state.ctx = ctx
         app.state.http_client = client

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from starlette.concurrency import run_in_threadpool
 
 from node.context import NodeContext
@@ -14,6 +14,12 @@ from node.storage.database import read_session
 from protocol.errors import JSONInputError
 from protocol.reason_codes import ReasonCode
 from protocol.strict_json import parse_json
+
+# The form of every identifier in a path (document, message and agreement ids, as their
+# schemas define them): anything else is refused (422) before it reaches a query, where
+# PostgreSQL would fail on a NUL character.
+IDENTIFIER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
+IdPath = Annotated[str, Path(pattern=IDENTIFIER_PATTERN)]
 
 
 def get_context(request: Request) -> NodeContext:

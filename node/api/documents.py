@@ -4,19 +4,25 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from node.api.deps import ContextDep, PrincipalDep, read_json, require_object
+from node.api.deps import ContextDep, IdPath, PrincipalDep, read_json, require_object
 from node.errors import RequestError
 from node.services import documents as service
+from node.services import idempotency
 from node.services.apikeys import Role
 from node.storage.database import read_session, storage_errors, write_session
+from protocol.canonical import canonicalize, sha256_hex
 from protocol.reason_codes import ReasonCode
 from protocol.timeutil import utc_now
 
 router = APIRouter(prefix="/v1", tags=["documents"])
+# The largest key a cursor can name: primary keys are 32-bit INTEGER columns on PostgreSQL
+# (SQLite's are 64-bit, but a node does not hold 2^31 documents); a larger value fails the
+# query there (and beyond 2^63 cannot even be bound on SQLite).
+MAX_CURSOR = 2**31 - 1
 
 
 def _peers(value: Any) -> list[str]:
@@ -26,31 +32,49 @@ def _peers(value: Any) -> list[str]:
 
 
 @router.post("/documents", status_code=201, operation_id="submitDocument")
-async def submit_document(request: Request, ctx: ContextDep,
-                          principal: PrincipalDep) -> JSONResponse:
+async def submit_document(request: Request, ctx: ContextDep, principal: PrincipalDep,
+                          idempotency_key: Annotated[str | None, Header(
+                              alias=idempotency.HEADER,
+                              description="Makes a retry answer as the first request did "
+                              "(1 to 255 visible ASCII characters, unique per client)")] = None,
+                          ) -> JSONResponse:
     """Submit a document: schema-validated, signed by this authority's document signer and
     stored. Body: ``{"document": {…}, "sendTo": ["CN-CUSTOMS"]}`` (``sendTo`` optional:
-    when given, the deliveries are queued in the same transaction)."""
+    when given, the deliveries are queued in the same transaction). With an
+    ``Idempotency-Key``, a retry of the same request gets the first answer again (header
+    ``Idempotent-Replayed: true``) and creates nothing; the key with another body is 409."""
+    key = idempotency.check_key(idempotency_key)
     body = require_object(await read_json(request, ctx), {"document", "sendTo"}, {"document"})
     send_to = _peers(body.get("sendTo", []))
+    request_sha256 = sha256_hex(canonicalize(body))
 
-    def _run() -> dict[str, Any]:
+    def _run() -> tuple[int, Any, bool]:
+        now = utc_now()
         with storage_errors(), write_session(ctx.engine) as session:
-            record = service.submit(ctx, session, principal, body["document"], send_to,
-                                    utc_now())
+            pending = None
+            if key is not None:
+                begun = idempotency.begin(session, principal, key, request_sha256, now)
+                if isinstance(begun, idempotency.StoredAnswer):
+                    return begun.status_code, begun.body, True
+                pending = begun
+            record = service.submit(ctx, session, principal, body["document"], send_to, now)
             view = service.view(session, record).to_dict()
+            if pending is not None:
+                idempotency.finish(session, pending, 201, view)
             session.commit()
         ctx.metrics.documents_submitted.inc()
-        return view
+        return 201, view, False
 
-    return JSONResponse(await run_in_threadpool(_run), status_code=201)
+    status, answer, replayed = await run_in_threadpool(_run)
+    return JSONResponse(answer, status_code=status,
+                        headers={"Idempotent-Replayed": "true"} if replayed else None)
 
 
 @router.get("/documents", operation_id="listDocuments")
 def list_documents(ctx: ContextDep, principal: PrincipalDep,
                    direction: Annotated[str | None, Query(pattern="^(inbound|outbound)$")] = None,
                    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                   after: Annotated[int | None, Query(ge=0)] = None) -> dict[str, Any]:
+                   after: Annotated[int | None, Query(ge=0, le=MAX_CURSOR)] = None) -> dict[str, Any]:
     """Documents visible to the caller, newest first."""
     with storage_errors(), read_session(ctx.engine) as session:
         rows = service.list_documents(session, principal, direction=direction, limit=limit,
@@ -60,7 +84,7 @@ def list_documents(ctx: ContextDep, principal: PrincipalDep,
 
 
 @router.get("/documents/{document_id}", operation_id="getDocument")
-def get_document(document_id: str, ctx: ContextDep, principal: PrincipalDep,
+def get_document(document_id: IdPath, ctx: ContextDep, principal: PrincipalDep,
                  direction: Annotated[str | None, Query(pattern="^(inbound|outbound)$")] = None,
                  ) -> dict[str, Any]:
     """One document with its signed form (JWS) and its delivery or decision state."""
@@ -71,7 +95,7 @@ def get_document(document_id: str, ctx: ContextDep, principal: PrincipalDep,
 
 
 @router.get("/documents/{document_id}/signed", operation_id="getSignedDocument")
-def get_signed(document_id: str, ctx: ContextDep, principal: PrincipalDep,
+def get_signed(document_id: IdPath, ctx: ContextDep, principal: PrincipalDep,
                direction: Annotated[str | None, Query(pattern="^(inbound|outbound)$")] = None,
                ) -> Response:
     """The signed document (JWS JSON) exactly as stored."""
@@ -82,7 +106,7 @@ def get_signed(document_id: str, ctx: ContextDep, principal: PrincipalDep,
 
 
 @router.post("/documents/{document_id}/send", status_code=202, operation_id="sendDocument")
-async def send_document(document_id: str, request: Request, ctx: ContextDep,
+async def send_document(document_id: IdPath, request: Request, ctx: ContextDep,
                         principal: PrincipalDep) -> JSONResponse:
     """Queue the document for delivery to peer authorities: ``{"to": ["CN-CUSTOMS"]}``."""
     service.require_role(principal, Role.TRADER, Role.OFFICER)
@@ -101,7 +125,7 @@ async def send_document(document_id: str, request: Request, ctx: ContextDep,
 
 
 @router.get("/documents/{document_id}/status", operation_id="getDocumentStatus")
-def document_status(document_id: str, ctx: ContextDep,
+def document_status(document_id: IdPath, ctx: ContextDep,
                     principal: PrincipalDep) -> dict[str, Any]:
     """Delivery state per receiving authority and each receiver's signed outcome."""
     service.require_role(principal, Role.TRADER, Role.OFFICER)
@@ -115,7 +139,7 @@ def inbox(ctx: ContextDep, principal: PrincipalDep,
           outcome: Annotated[str | None, Query(
               pattern="^(accepted|rejected|held-for-review)$")] = None,
           limit: Annotated[int, Query(ge=1, le=500)] = 100,
-          after: Annotated[int | None, Query(ge=0)] = None) -> dict[str, Any]:
+          after: Annotated[int | None, Query(ge=0, le=MAX_CURSOR)] = None) -> dict[str, Any]:
     """Documents received from peers with their verification and recognition result."""
     with storage_errors(), read_session(ctx.engine) as session:
         rows = service.list_documents(session, principal, direction="inbound", limit=limit,
@@ -149,14 +173,14 @@ async def _review(document_id: str, request: Request, ctx: ContextDep, principal
 
 
 @router.post("/inbox/{document_id}/release", operation_id="releaseDocument", tags=["inbox"])
-async def release(document_id: str, request: Request, ctx: ContextDep,
+async def release(document_id: IdPath, request: Request, ctx: ContextDep,
                   principal: PrincipalDep) -> dict[str, Any]:
     """Officer: accept a document held for review."""
     return await _review(document_id, request, ctx, principal, release=True)
 
 
 @router.post("/inbox/{document_id}/reject", operation_id="rejectDocument", tags=["inbox"])
-async def reject(document_id: str, request: Request, ctx: ContextDep,
+async def reject(document_id: IdPath, request: Request, ctx: ContextDep,
                  principal: PrincipalDep) -> dict[str, Any]:
     """Officer: reject a document held for review, with ``{"reason": "…"}``."""
     return await _review(document_id, request, ctx, principal, release=False)

@@ -8,12 +8,13 @@ from fastapi import APIRouter, Query
 from sqlmodel import col, select
 from starlette.concurrency import run_in_threadpool
 
-from node.api.deps import ContextDep, PrincipalDep
+from node.api.deps import ContextDep, IdPath, PrincipalDep
 from node.errors import NodeError
 from node.services.apikeys import Role
 from node.services.audit import verify_chain
-from node.services.delivery import retry_message
+from node.services.delivery import dead_letter_at, retry_message
 from node.services.documents import require_role
+from node.settings import Settings
 from node.storage.database import read_session, storage_errors, write_session
 from node.storage.models import OutboundMessageRecord
 from protocol.reason_codes import ReasonCode
@@ -22,7 +23,8 @@ from protocol.timeutil import format_time, utc_now
 router = APIRouter(prefix="/v1", tags=["operations"])
 
 
-def _message_view(row: OutboundMessageRecord) -> dict[str, Any]:
+def _message_view(row: OutboundMessageRecord, settings: Settings) -> dict[str, Any]:
+    dead_at = dead_letter_at(row, settings) if row.state in ("pending", "sending") else None
     return {
         "messageId": row.message_id,
         "kind": row.kind,
@@ -33,6 +35,8 @@ def _message_view(row: OutboundMessageRecord) -> dict[str, Any]:
         "lastError": row.last_error,
         "createdAt": format_time(row.created_at),
         "expiresAt": format_time(row.expires_at),
+        # When it goes dead if still undelivered (null once it left the queue).
+        "deadLetterAt": format_time(dead_at) if dead_at else None,
         "deliveredAt": format_time(row.delivered_at) if row.delivered_at else None,
     }
 
@@ -50,18 +54,18 @@ def list_outbox(ctx: ContextDep, principal: PrincipalDep,
             query = query.where(OutboundMessageRecord.state == state)
         rows = session.exec(query.order_by(col(OutboundMessageRecord.pk).desc())
                             .limit(limit)).all()
-        return {"messages": [_message_view(row) for row in rows]}
+        return {"messages": [_message_view(row, ctx.settings) for row in rows]}
 
 
 @router.post("/outbox/{message_id}/retry", operation_id="retryMessage")
-async def retry(message_id: str, ctx: ContextDep, principal: PrincipalDep) -> dict[str, Any]:
+async def retry(message_id: IdPath, ctx: ContextDep, principal: PrincipalDep) -> dict[str, Any]:
     """Put a dead or failed message back in the queue."""
     require_role(principal, Role.OPERATOR)
 
     def _run() -> dict[str, Any]:
         with storage_errors(), write_session(ctx.engine) as session:
             row = retry_message(ctx, session, message_id, principal.name, utc_now())
-            view = _message_view(row)
+            view = _message_view(row, ctx.settings)
             session.commit()
             return view
 

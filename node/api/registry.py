@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from node.api.deps import ContextDep, PrincipalDep, read_body, read_json, require_object
+from node.api.deps import ContextDep, IdPath, PrincipalDep, read_body, read_json, require_object
 from node.context import NodeContext
 from node.errors import RequestError
 from node.services.apikeys import Principal, Role
@@ -34,6 +34,7 @@ from trust_registry import (
     AuthorityId,
     Direction,
     DocType,
+    StatusChange,
     TrustRegistry,
     build_scope,
     countersign_agreement,
@@ -171,7 +172,7 @@ async def add_proposal(request: Request, ctx: ContextDep,
 
 
 @router.post("/agreements/{agreement_id}/countersign", operation_id="countersignAgreement")
-async def countersign(agreement_id: str, ctx: ContextDep,
+async def countersign(agreement_id: IdPath, ctx: ContextDep,
                       principal: PrincipalDep) -> dict[str, Any]:
     """Operator: countersign a recorded proposal with this authority's root key (needs the
     root key in the authority directory) and put the agreement in force. The answer holds
@@ -192,7 +193,7 @@ async def countersign(agreement_id: str, ctx: ContextDep,
 
 
 @router.post("/agreements/{agreement_id}/status", operation_id="changeAgreementStatus")
-async def change_status(agreement_id: str, request: Request, ctx: ContextDep,
+async def change_status(agreement_id: IdPath, request: Request, ctx: ContextDep,
                         principal: PrincipalDep) -> dict[str, Any]:
     """Operator: suspend, resume or terminate an agreement.
 
@@ -203,9 +204,15 @@ async def change_status(agreement_id: str, request: Request, ctx: ContextDep,
     data = await read_json(request, ctx)
     at = utc_now()
     if isinstance(data, dict) and "payload" in data:
+        change = StatusChange.parse(data, at=at, limits=ctx.limits)
+        if change.agreement_id != agreement_id:
+            # The statement is applied to the agreement it names: the path must name it too.
+            raise RequestError(ReasonCode.REQUEST_INVALID,
+                               f"the signed status change is about {change.agreement_id}, "
+                               f"not {agreement_id}")
         return await _change(ctx, principal, "status-change",
                              lambda registry: registry.change_agreement_status(
-                                 data, at=at, limits=ctx.limits))
+                                 change.jws, at=at, limits=ctx.limits))
     body = require_object(data, {"status", "effectiveAt", "reason"}, {"status"})
     try:
         status = AgreementStatus(body["status"])

@@ -136,13 +136,17 @@ def submit(
     api_key: KeyOption = None,
     send_to: Annotated[list[str] | None, typer.Option(
         "--send-to", help="Also queue it for these authorities")] = None,
+    idempotency_key: Annotated[str | None, typer.Option(
+        "--idempotency-key", help="Run the command again with the same key after a lost "
+        "answer: the node answers as the first time instead of creating a second document "
+        "(default: a new key, reused by the command's own retries)")] = None,
 ) -> None:
     """Submit a document to the node (validated and signed there); print its id."""
     from node.cli.remote import connect
 
     document = parse_json(read_bytes(input_file))
     with connect(node, api_key) as client:
-        result = client.submit(document, send_to=send_to)
+        result = client.submit(document, send_to=send_to, idempotency_key=idempotency_key)
     typer.echo(result["id"])
 
 

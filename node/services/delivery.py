@@ -4,15 +4,24 @@ Guarantees:
 
 - **Nothing is lost.** A delivery row is written with its document (or by ``send``) in one
   transaction; it stays until a verified receipt answers it, a peer refuses it, or it dies
-  after ``delivery_max_attempts``. A worker killed at any moment leaves rows ``pending`` or
-  ``sending`` with a lease; an expired lease makes the message claimable again.
+  at its deadline (``dead_letter_at``: ``delivery_deadline_seconds`` after the message was
+  made, 24 hours by default, never past the envelope's expiry; or after
+  ``delivery_max_attempts`` when that is set). A worker killed at any moment leaves rows
+  ``pending`` or ``sending`` with a lease; an expired lease makes the message claimable
+  again. Every message that goes dead is counted (``tradeaccord_delivery_dead_total``) and
+  logged at WARNING.
 - **Stable message ids.** An envelope is built and signed once, when deliveries are
   assembled into a message; every retry sends the same bytes, so the receiver's
   deduplication by message id turns at-least-once delivery into exactly-once effect.
 - **No message sent twice at once.** Claims are compare-and-set updates, under
-  ``FOR UPDATE SKIP LOCKED`` on PostgreSQL and the write lock on SQLite.
-- Retries use exponential backoff with full jitter, capped; a peer's 4xx refusal is final
-  (state ``failed`` until an operator retries); transport errors and 5xx are retried.
+  ``FOR UPDATE SKIP LOCKED`` on PostgreSQL and the write lock on SQLite. A claim is a lease
+  of ``delivery_timeout_seconds`` + 5 s counted from a clock read after assembly; the HTTP
+  exchange is bounded to end before the lease does (``send_budget``), and a claim whose
+  lease is nearly spent is not sent at all, so another worker can only take the message
+  over once this one has stopped sending it.
+- Retries use exponential backoff with full jitter, capped, and a last attempt at the
+  deadline; a peer's 4xx refusal is final (state ``failed`` until an operator retries);
+  transport errors and 5xx are retried.
 """
 
 from __future__ import annotations
@@ -33,11 +42,13 @@ from sqlalchemy import and_, func, or_, update
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from node.bounded_read import read_within, with_body
 from node.context import NodeContext
-from node.errors import ConflictError, NotFoundError
+from node.errors import ConflictError, DeliveryError, NotFoundError
 from node.services import flows, trust
 from node.services.audit import append_event
 from node.services.documents import DeliveryState, enqueue_control
+from node.settings import Settings
 from node.storage.database import read_session, write_session
 from node.storage.models import DeliveryRecord, DocumentRecord, OutboundMessageRecord
 from protocol.envelope import (
@@ -65,9 +76,22 @@ OUTCOME_STATE = {
 
 
 def backoff_seconds(attempts: int, base: float, cap: float, rng: random.Random) -> float:
-    """Exponential backoff with jitter: uniform in [base·2^(n−1)/2, base·2^(n−1)], capped."""
-    ceiling = min(cap, base * (2 ** max(0, attempts - 1)))
-    return rng.uniform(ceiling / 2, ceiling)
+    """Exponential backoff with full jitter after attempt ``attempts`` (1, 2, …): uniform in
+    [0, min(cap, base·2^(n−1))]."""
+    # The exponent is bounded: past 2^62 the cap has long been reached.
+    ceiling = min(cap, base * (2 ** min(62, max(0, attempts - 1))))
+    return rng.uniform(0, ceiling)
+
+
+def dead_letter_at(row: OutboundMessageRecord, settings: Settings) -> dt.datetime:
+    """When ``row`` goes dead if it is still undelivered: the deadline an operator's retry
+    set, else its creation plus the delivery deadline; and early enough that a last attempt
+    (up to the delivery timeout) reaches the peer before the envelope expires (the receiver
+    would refuse it then)."""
+    deadline = row.dead_letter_at or row.created_at + dt.timedelta(
+        seconds=settings.delivery_deadline_seconds)
+    return min(deadline, row.expires_at - dt.timedelta(
+        seconds=settings.delivery_timeout_seconds))
 
 
 def _locking(query: SelectT, session: Session) -> SelectT:
@@ -129,6 +153,22 @@ class Claimed:
     envelope: bytes
     envelope_sha256: str
     attempts: int
+    lease_until: dt.datetime | None = None
+
+
+# Time a send must leave before its lease ends: clocks of workers (and of the database)
+# never agree to the millisecond.
+LEASE_SLACK_SECONDS = 1.0
+
+
+def send_budget(claimed: Claimed, timeout: float, now: dt.datetime) -> float:
+    """Seconds the HTTP exchange of ``claimed`` may take: the delivery timeout, but ending
+    ``LEASE_SLACK_SECONDS`` before the lease (after which another worker may claim the
+    message and send it). Zero or less: do not send."""
+    if claimed.lease_until is None:
+        return timeout
+    remaining = (claimed.lease_until - now).total_seconds() - LEASE_SLACK_SECONDS
+    return min(timeout, remaining)
 
 
 def claim(ctx: NodeContext, at: dt.datetime, limit: int) -> list[Claimed]:
@@ -141,6 +181,7 @@ def claim(ctx: NodeContext, at: dt.datetime, limit: int) -> list[Claimed]:
              col(OutboundMessageRecord.lease_until) < at),
     )
     claimed: list[Claimed] = []
+    expired: list[tuple[str, str]] = []
     with write_session(ctx.engine) as session:
         query = select(OutboundMessageRecord).where(due).order_by(
             col(OutboundMessageRecord.next_attempt_at)).limit(limit)
@@ -148,6 +189,7 @@ def claim(ctx: NodeContext, at: dt.datetime, limit: int) -> list[Claimed]:
             if row.expires_at <= at:
                 _finish_dead(ctx, session, row, ReasonCode.MESSAGE_EXPIRED, "envelope expired",
                              at)
+                expired.append((row.message_id, row.peer))
                 continue
             attempts = row.attempts + 1  # read now: the ORM update below refreshes ``row``
             result = session.execute(
@@ -158,8 +200,11 @@ def claim(ctx: NodeContext, at: dt.datetime, limit: int) -> list[Claimed]:
             )
             if result.rowcount == 1:  # type: ignore[attr-defined]
                 claimed.append(Claimed(row.pk or 0, row.message_id, row.peer,
-                                       row.envelope_bytes, row.envelope_sha256, attempts))
+                                       row.envelope_bytes, row.envelope_sha256, attempts,
+                                       at + lease))
         session.commit()
+    for message_id, peer in expired:
+        _went_dead(ctx, message_id, peer, ReasonCode.MESSAGE_EXPIRED, "envelope expired")
     return claimed
 
 
@@ -186,14 +231,23 @@ def _finish_dead(ctx: NodeContext, session: Session, row: OutboundMessageRecord,
     flows.on_failure(ctx, session, row, code, at)
 
 
+def _went_dead(ctx: NodeContext, message_id: str, peer: str, code: ReasonCode,
+               error: str) -> None:
+    """Every dead letter is counted and logged (after its transaction committed)."""
+    ctx.metrics.dead_letters.labels(code=code.value).inc()
+    log.warning("message %s to %s is dead: %s %s", message_id, peer, code.value, error[:500],
+                extra={"message_id": message_id, "peer": peer, "code": code.value})
+
+
 def verify_receipt(ctx: NodeContext, claimed: Claimed, body: bytes, at: dt.datetime) -> Receipt:
     """The receipt must be signed by the peer's registered node key and answer this message."""
     registry = ctx.registry.current()
     try:
         jws = GeneralJWS.parse(body, limits=ctx.limits)
+        # A transport signature authenticates the peer now: its chain is checked at ``at``.
         verified = verify(jws, typ=JWSType.RECEIPT,
                           anchors=lambda _e: trust.anchors(registry, claimed.peer, at),
-                          at=at, usage=trust.ENVELOPE_USAGE, limits=ctx.limits)
+                          at=at, usage=trust.ENVELOPE_USAGE, limits=ctx.limits, chain_at=at)
         if not trust.is_node_certificate(registry, claimed.peer,
                                          verified.signatures[0].integrity.leaf):
             raise ProtocolError(ReasonCode.RECEIPT_INVALID,
@@ -253,25 +307,32 @@ def record_receipt(ctx: NodeContext, claimed: Claimed, receipt: Receipt, body: b
 def record_failure(ctx: NodeContext, claimed: Claimed, *, code: ReasonCode, error: str,
                    final: bool, at: dt.datetime, rng: random.Random) -> None:
     settings = ctx.settings
+    dead = False
     with write_session(ctx.engine) as session:
         row = session.get(OutboundMessageRecord, claimed.pk)
         # Only the current claim may put the message back: a worker whose lease expired
         # (another worker claimed it since, with attempts + 1) must not touch it.
         if row is None or row.state != "sending" or row.attempts != claimed.attempts:
             return
+        deadline = dead_letter_at(row, settings)
         if final:
             _finish_dead(ctx, session, row, code, error, at, state="failed")
-        elif claimed.attempts >= settings.delivery_max_attempts:
+        elif at >= deadline or (settings.delivery_max_attempts is not None
+                                and claimed.attempts >= settings.delivery_max_attempts):
             _finish_dead(ctx, session, row, code, error, at)
+            dead = True
         else:
             row.state = "pending"
             row.lease_until = None
             row.last_error = f"{code.value}: {error}"[:2000]
-            row.next_attempt_at = at + dt.timedelta(seconds=backoff_seconds(
+            # The last attempt is made at the deadline itself.
+            row.next_attempt_at = min(deadline, at + dt.timedelta(seconds=backoff_seconds(
                 claimed.attempts, settings.delivery_backoff_base_seconds,
-                settings.delivery_backoff_max_seconds, rng))
+                settings.delivery_backoff_max_seconds, rng)))
             session.add(row)
         session.commit()
+    if dead:
+        _went_dead(ctx, claimed.message_id, claimed.peer, code, error)
 
 
 def retry_message(ctx: NodeContext, session: Session, message_id: str, actor: str,
@@ -303,6 +364,8 @@ def retry_message(ctx: NodeContext, session: Session, message_id: str, actor: st
     row.state = "retired" if reassemble else "pending"
     row.attempts = 0
     row.next_attempt_at = at
+    # A new deadline from now (still bounded by the envelope's expiry).
+    row.dead_letter_at = at + dt.timedelta(seconds=ctx.settings.delivery_deadline_seconds)
     row.last_error = None
     session.add(row)
     for delivery in _deliveries(session, message_id):
@@ -357,9 +420,10 @@ class DeliveryWorker:
             self._next_depth_reading = now + dt.timedelta(seconds=5)
         # No more than can be sent at once: a claimed message waiting for the semaphore
         # would spend its lease (timeout + 5 s) queueing and could be claimed again by
-        # another worker while this one still sends it.
+        # another worker while this one still sends it. The lease starts from the clock
+        # after assembly (which may have waited for the write lock), not from ``now``.
         claimed = await asyncio.to_thread(
-            claim, self.ctx, now, max(1, self.ctx.settings.delivery_concurrency))
+            claim, self.ctx, utc_now(), max(1, self.ctx.settings.delivery_concurrency))
         if claimed:
             await asyncio.gather(*(self._send(item) for item in claimed))
         return len(claimed)
@@ -372,18 +436,33 @@ class DeliveryWorker:
                 await self._failure(claimed, ReasonCode.PEER_UNREACHABLE,
                                     "no endpoint in the registry", final=False)
                 return
-            timeout = self.ctx.settings.delivery_timeout_seconds
+            timeout = send_budget(claimed, self.ctx.settings.delivery_timeout_seconds,
+                                  utc_now())
+            if timeout <= 0:
+                # The lease is spent (claiming waited too long): another worker may take the
+                # message over at any moment, so this one must not send it. It comes up
+                # again when the lease expires.
+                log.info("lease of %s spent before sending; left for the next claim",
+                         claimed.message_id)
+                return
             try:
                 # httpx's timeout bounds each phase (connect, write, read); the lease needs
-                # the whole exchange bounded.
-                async with asyncio.timeout(timeout):
-                    response = await self.client.post(
-                        endpoint.rstrip("/") + PEER_PATH, content=claimed.envelope,
-                        headers={"content-type": "application/json"}, timeout=timeout)
+                # the whole exchange bounded, and over before the lease ends. The answer is
+                # read as a stream, no larger than a document may be (a receipt is smaller).
+                async with asyncio.timeout(timeout), self.client.stream(
+                        "POST", endpoint.rstrip("/") + PEER_PATH, content=claimed.envelope,
+                        headers={"content-type": "application/json"},
+                        timeout=timeout) as streamed:
+                    response = with_body(streamed, await read_within(
+                        streamed, self.ctx.limits.max_document_bytes))
             except (httpx.HTTPError, TimeoutError) as exc:
                 self.ctx.metrics.delivery_attempts.labels(result="unreachable").inc()
                 await self._failure(claimed, ReasonCode.PEER_UNREACHABLE,
                                     f"{type(exc).__name__}: {exc}", final=False)
+                return
+            except DeliveryError as exc:  # an answer beyond the cap
+                self.ctx.metrics.delivery_attempts.labels(result="too-large").inc()
+                await self._failure(claimed, exc.code, exc.message, final=False)
                 return
             await self._answer(claimed, response)
 

@@ -7,7 +7,9 @@ Steps (each refusal before step 7 stores nothing and answers 4xx with a reason c
 3. The envelope payload: members, types, ``kind``.
 4. Addressed to us (WRONG_RECIPIENT), from an authority in our registry (SENDER_UNKNOWN).
 5. Signed by the node certificate our registry holds for ``from``, chained to its anchors
-   (ENVELOPE_SIGNATURE_INVALID).
+   and valid at the time of receipt, with ``createdAt`` and the signing time inside its
+   validity (ENVELOPE_SIGNATURE_INVALID): a transport signature authenticates the sender
+   now, whatever time it claims.
 6. Fresh: not past ``expiresAt`` (MESSAGE_EXPIRED). A message id seen before with the same
    digest gets the stored receipt again (idempotent); with another digest, MESSAGE_DUPLICATE.
 7. Per document, outside any transaction: integrity, chain, schema, recognition, mapping →
@@ -17,8 +19,12 @@ Steps (each refusal before step 7 stores nothing and answers 4xx with a reason c
    ``clearance-decision``, the declaration it concerns must be one this node forwarded to
    the sender (NOT_FOUND, nothing stored).
 8. One transaction stores the message, every document and its outcome, what the flow adds,
-   the audit events and the signed receipt; a concurrent copy of the same message loses
-   the unique-key race and answers with the winner's receipt.
+   the audit events and the signed receipt; a concurrent copy of the same message loses the
+   unique-key race and answers with the winner's receipt. A document already decided here
+   (same issuer, id and digest) is answered with its original decision, whatever message
+   carries it, so a sender that lost every answer and sends again records what the receiver
+   decided; a concurrent message carrying the same document loses the race and is stored
+   again, answering from the winner's decision.
 """
 
 from __future__ import annotations
@@ -108,14 +114,16 @@ def authenticate_envelope(ctx: NodeContext, registry: TrustRegistry, body: bytes
     try:
         verified = verify(jws, typ=JWSType.ENVELOPE,
                           anchors=lambda _evidence: trust.anchors(registry, envelope.sender, at),
-                          at=at, usage=trust.ENVELOPE_USAGE, limits=limits)
+                          at=at, usage=trust.ENVELOPE_USAGE, limits=limits, chain_at=at)
     except ProtocolError as exc:
         raise AuthError(ReasonCode.ENVELOPE_SIGNATURE_INVALID,
                         f"envelope signature: {exc.code.value}: {exc.message}") from exc
-    if not trust.is_node_certificate(registry, envelope.sender,
-                                     verified.signatures[0].integrity.leaf):
+    integrity = verified.signatures[0].integrity
+    if not trust.is_node_certificate(registry, envelope.sender, integrity.leaf):
         raise AuthError(ReasonCode.ENVELOPE_SIGNATURE_INVALID,
                         f"not signed by the node certificate registered for {envelope.sender}")
+    trust.require_within_validity(integrity.leaf, created_at=envelope.created_at,
+                                  signed_at=integrity.signed_at)
     return jws, envelope
 
 
@@ -213,10 +221,15 @@ def receive_envelope(ctx: NodeContext, body: bytes, at: dt.datetime) -> ReceiveR
     decided = [_decide(ctx, registry, envelope, item, at) for item in envelope.documents]
     flow = _flow(ctx, registry, envelope, decided, at)
     # Step 8
-    try:
-        return _store(ctx, envelope, jws, digest, decided, body, at, flow)
-    except IntegrityError as error:
-        return _receipt_after_race(ctx, envelope, digest, error)
+    for _ in range(_STORE_ATTEMPTS - 1):
+        try:
+            return _store(ctx, envelope, jws, digest, decided, body, at, flow)
+        except IntegrityError:
+            # A concurrent copy of this message, or another message carrying one of these
+            # documents, was stored first (PostgreSQL; SQLite serialises writers). Storing
+            # again answers from the winner: its receipt, or its decision on the documents.
+            pass
+    return _store(ctx, envelope, jws, digest, decided, body, at, flow)
 
 
 AfterStore = Callable[[Session, dict[tuple[str, str], DocumentRecord], list[DocumentOutcome]],
@@ -248,7 +261,7 @@ def _flow(ctx: NodeContext, registry: TrustRegistry, envelope: Envelope, decided
             for item, outcome in zip(decided, outcomes, strict=True):
                 header = item.document or {}
                 document = stored.get((str(header.get("issuer", "")), outcome.document_id))
-                if document is None or ReasonCode.DOCUMENT_DUPLICATE in outcome.reasons:
+                if document is None:
                     continue
                 exporting.record_import_decision(
                     ctx, session, sender=envelope.sender, declaration_id=declaration_id,
@@ -323,14 +336,17 @@ def _status_change(ctx: NodeContext, envelope: Envelope, digest: str, body: byte
     return ReceiveResult(receipt_bytes, False, ())
 
 
+_STORE_ATTEMPTS = 3
+
+
 def _duplicate_code(existing: DocumentRecord | None, decided_sha256: str | None,
                     sha256: str) -> ReasonCode | None:
     """Why a document may not be stored again, or None when it is decided (afresh).
 
     Documents are identified by issuer and id. One already decided in the same envelope, or
     held here as accepted, held-for-review or rejected by an officer, stands: the same
-    bytes are a DOCUMENT_DUPLICATE, other bytes a CONFLICT. One refused earlier by the
-    checks (never by an officer) is decided afresh.
+    bytes are a DOCUMENT_DUPLICATE (answered with the decision that stands), other bytes a
+    CONFLICT. One refused earlier by the checks (never by an officer) is decided afresh.
     """
     if decided_sha256 is not None:
         return ReasonCode.DOCUMENT_DUPLICATE if decided_sha256 == sha256 else ReasonCode.CONFLICT
@@ -341,11 +357,24 @@ def _duplicate_code(existing: DocumentRecord | None, decided_sha256: str | None,
     return ReasonCode.DOCUMENT_DUPLICATE if existing.sha256 == sha256 else ReasonCode.CONFLICT
 
 
+def _stored_outcome(record: DocumentRecord | None, fallback: DocumentOutcome) -> DocumentOutcome:
+    """The decision held for a stored document, as a receipt states it."""
+    if record is None or record.outcome is None:
+        return fallback
+    return DocumentOutcome(
+        document_id=record.document_id, document_sha256=record.sha256,
+        document_type=record.doc_type, outcome=Outcome(record.outcome),
+        reasons=tuple(ReasonCode(code) for code in json.loads(record.reasons)),
+        agreement_id=record.agreement_id, recognised_as=record.recognised_as,
+        registry_version=record.registry_version)
+
+
 def _store(ctx: NodeContext, envelope: Envelope, jws: GeneralJWS, digest: str,
            decided: list[_Decided], body: bytes, at: dt.datetime,
            after_store: AfterStore | None = None) -> ReceiveResult:
     outcomes: list[DocumentOutcome] = []
     kept: dict[tuple[str, str], DocumentRecord] = {}  # per (issuer, id): the record held now
+    decided_here: list[DocumentOutcome] = []  # not duplicates: counted in the metrics
     events: list[AuditEvent] = []
     actor = f"peer:{envelope.sender}"
     with write_session(ctx.engine) as session:
@@ -358,13 +387,27 @@ def _store(ctx: NodeContext, envelope: Envelope, jws: GeneralJWS, digest: str,
             select(DocumentRecord).where(DocumentRecord.direction == "inbound",
                                          col(DocumentRecord.document_id).in_(ids))).all()
                 } if ids else {}
-        seen: dict[tuple[str, str], str] = {}  # (issuer, id) -> sha256 decided in this envelope
+        # (issuer, id) -> the outcome decided for it in this envelope
+        seen: dict[tuple[str, str], DocumentOutcome] = {}
         for item in decided:
             outcome = item.outcome
             header = item.document or {}
             identity = (str(header.get("issuer", "")), outcome.document_id)
             existing = held.get(identity)
-            duplicate = _duplicate_code(existing, seen.get(identity), outcome.document_sha256)
+            first = seen.get(identity)
+            duplicate = _duplicate_code(existing, first.document_sha256 if first else None,
+                                        outcome.document_sha256)
+            if item.document is not None and duplicate is ReasonCode.DOCUMENT_DUPLICATE:
+                # The same document again: its decision stands, and is the answer.
+                outcome = first or _stored_outcome(existing, outcome)
+                if existing is not None:
+                    kept.setdefault(identity, existing)
+                events.append(AuditEvent(
+                    "document.duplicate", actor, f"document:{outcome.document_id}",
+                    {"messageId": envelope.message_id, "sha256": outcome.document_sha256,
+                     "outcome": outcome.outcome.value}))
+                outcomes.append(outcome)
+                continue
             if item.document is not None and duplicate is not None:
                 outcome = DocumentOutcome(
                     document_id=outcome.document_id, document_sha256=outcome.document_sha256,
@@ -373,13 +416,14 @@ def _store(ctx: NodeContext, envelope: Envelope, jws: GeneralJWS, digest: str,
                 if existing is not None and existing.sha256 == outcome.document_sha256:
                     kept.setdefault(identity, existing)
             elif item.document is not None:
-                seen[identity] = outcome.document_sha256
+                seen[identity] = outcome
                 # A record refused earlier (by the checks, not by an officer) is replaced:
                 # the same document sent again once its cause is gone, or the genuine one
                 # after a forgery that claimed its id, is decided afresh.
-                record = existing or DocumentRecord(direction="inbound",
-                                                    document_id=outcome.document_id,
-                                                    issuer=identity[0], created_at=at)
+                record = existing or DocumentRecord(  # type: ignore[call-arg]
+                    # (every other column is set just below, for a new and a replaced record)
+                    direction="inbound", document_id=outcome.document_id,
+                    issuer=identity[0], created_at=at)
                 record.sha256 = outcome.document_sha256
                 record.doc_type = outcome.document_type
                 record.doc_version = str(header.get("version", ""))
@@ -398,6 +442,7 @@ def _store(ctx: NodeContext, envelope: Envelope, jws: GeneralJWS, digest: str,
                 session.add(record)
                 kept[identity] = record
             outcomes.append(outcome)
+            decided_here.append(outcome)
             events.append(AuditEvent(
                 f"document.{outcome.outcome.value}", actor, f"document:{outcome.document_id}",
                 {"messageId": envelope.message_id, "sha256": outcome.document_sha256,
@@ -420,6 +465,6 @@ def _store(ctx: NodeContext, envelope: Envelope, jws: GeneralJWS, digest: str,
                                  {"sha256": digest, "documents": len(outcomes)}))
         append_events(session, events, at)
         session.commit()
-    for outcome in outcomes:
+    for outcome in decided_here:
         ctx.metrics.documents_in.labels(outcome=outcome.outcome.value).inc()
     return ReceiveResult(receipt_bytes, False, tuple(outcomes))

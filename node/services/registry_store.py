@@ -20,7 +20,7 @@ from sqlmodel import Session, col, func, select
 from node.authority import write_atomic
 from node.errors import ConfigError, ConflictError
 from node.services.audit import append_event
-from node.storage.database import read_session, write_session
+from node.storage.database import REGISTRY_SEED_LOCK, advisory_lock, read_session, write_session
 from node.storage.models import RegistryStateRecord
 from protocol.errors import ProtocolError
 from protocol.reason_codes import ReasonCode
@@ -55,6 +55,9 @@ class RegistryStore:
         """Install ``registry.json`` if it is newer than the database's registry."""
         registry = self._read_file()
         with write_session(self._engine) as session:
+            # Processes starting together read and install in turn (else two install the
+            # same version and one crashes on the primary key).
+            advisory_lock(session, REGISTRY_SEED_LOCK)
             held = session.exec(select(func.max(RegistryStateRecord.version))).one()
             if held is None or registry.version > held:
                 self._install(session, registry, actor="registry-file")

@@ -8,8 +8,11 @@ from typing import Any
 
 from cryptography import x509
 
+from node.errors import AuthError
 from protocol.certificates import CertUsage, certificate_to_der
 from protocol.jws import IntegrityEvidence
+from protocol.reason_codes import ReasonCode
+from protocol.timeutil import format_time
 from trust_registry import Acceptance, TrustRegistry
 from trust_registry import recognise as _recognise
 from trust_registry.verification import issuer_anchors as _issuer_anchors
@@ -18,7 +21,7 @@ from trust_registry.verification import verify_and_recognise
 ENVELOPE_USAGE = CertUsage.ENVELOPE_SIGNING
 
 __all__ = ["ENVELOPE_USAGE", "anchors", "endpoint", "is_node_certificate", "issuer_anchors",
-           "knows", "recognise", "verify_and_recognise"]
+           "knows", "recognise", "require_within_validity", "verify_and_recognise"]
 
 
 def knows(registry: TrustRegistry, authority_id: str) -> bool:
@@ -47,6 +50,19 @@ def is_node_certificate(registry: TrustRegistry, authority_id: str,
         return False
     der = certificate_to_der(certificate)
     return any(certificate_to_der(cert) == der for cert in authority.node_certificates)
+
+
+def require_within_validity(certificate: x509.Certificate, *, created_at: dt.datetime,
+                            signed_at: dt.datetime) -> None:
+    """ENVELOPE_SIGNATURE_INVALID unless the times a node message claims (``createdAt``, the
+    signing time) lie inside its node certificate's validity: a key cannot vouch for a
+    message from before it was certified or after it expired."""
+    start, end = certificate.not_valid_before_utc, certificate.not_valid_after_utc
+    for name, claimed in (("createdAt", created_at), ("the signing time", signed_at)):
+        if not start <= claimed <= end:
+            raise AuthError(ReasonCode.ENVELOPE_SIGNATURE_INVALID,
+                            f"{name} {format_time(claimed)} lies outside the node certificate's "
+                            f"validity ({format_time(start)} to {format_time(end)})")
 
 
 def endpoint(registry: TrustRegistry, authority_id: str) -> str | None:

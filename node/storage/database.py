@@ -16,8 +16,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, create_engine
 
@@ -25,6 +25,11 @@ from node.errors import StorageError
 from protocol.reason_codes import ReasonCode
 
 _MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+# PostgreSQL advisory lock keys, one per read-then-write that the processes of a node sharing
+# one database must take in turn (constants shared by every process; the audit log has its
+# own in node.services.audit).
+MIGRATION_LOCK = 0x7A_0D19
+REGISTRY_SEED_LOCK = 0x7A_0D18
 _WRITE = "tradeaccord_write"
 _LOCK = "tradeaccord_write_lock"
 
@@ -81,6 +86,15 @@ def storage_errors() -> Iterator[None]:
     except OperationalError as exc:
         raise StorageError(ReasonCode.STORAGE_UNAVAILABLE,
                            f"database unavailable: {exc.orig.__class__.__name__}") from exc
+
+
+def advisory_lock(connection: Connection | Session, key: int) -> None:
+    """Wait for PostgreSQL's transaction-scoped advisory lock ``key`` (released at commit or
+    rollback). On SQLite a write transaction (BEGIN IMMEDIATE) already holds the database's
+    one write lock, so there is nothing to take."""
+    bind = connection.get_bind() if isinstance(connection, Session) else connection
+    if bind.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def alembic_config(url: str) -> Config:

@@ -20,6 +20,8 @@ Tables:
 - ``declaration_document``: the documents of a declaration (declaration, supporting
   documents, certificates, decisions), each with its recognition at this node.
 - ``declaration_event``: a declaration's timeline (at, event, by, details).
+- ``idempotency_key``: a client's ``Idempotency-Key`` per API key, with the digest of the
+  request it came with and the answer it got (a retry gets that answer again).
 """
 
 from __future__ import annotations
@@ -53,9 +55,10 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
     def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
         if value is None:
             return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=dt.UTC)
-        return value.astimezone(dt.UTC)
+        stored: dt.datetime = value  # the driver gives datetimes for this column
+        if stored.tzinfo is None:
+            return stored.replace(tzinfo=dt.UTC)
+        return stored.astimezone(dt.UTC)
 
 
 def _utc_column(*, nullable: bool = False, index: bool = False) -> Column:  # type: ignore[type-arg]
@@ -151,6 +154,10 @@ class OutboundMessageRecord(SQLModel, table=True):
     # The flow object a control message belongs to (``declaration:<pk>``), so that its
     # receipt, failure or re-signing reaches that flow.
     flow_ref: str | None = Field(default=None, max_length=64, index=True)
+    # When the message goes dead if still undelivered, set by an operator's retry; None: its
+    # creation plus the delivery deadline (see node.services.delivery.dead_letter_at).
+    dead_letter_at: dt.datetime | None = Field(default=None,
+                                               sa_column=_utc_column(nullable=True))
 
 
 class InboundMessageRecord(SQLModel, table=True):
@@ -261,3 +268,16 @@ class DeclarationEventRecord(SQLModel, table=True):
     event: str = Field(max_length=64)
     by: str = Field(max_length=128)
     details: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+
+
+class IdempotencyKeyRecord(SQLModel, table=True):
+    __tablename__ = "idempotency_key"
+    __table_args__ = (UniqueConstraint("principal", "key", name="uq_idempotency_principal_key"),)
+
+    pk: int | None = Field(default=None, primary_key=True)
+    principal: str = Field(max_length=32)  # the API key id that presented the key
+    key: str = Field(max_length=255)
+    request_sha256: str = Field(max_length=64)
+    status_code: int
+    response_json: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: dt.datetime = Field(sa_column=_utc_column())

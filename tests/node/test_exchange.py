@@ -12,7 +12,6 @@ from node.client import ClientError
 from protocol.certificates import CertUsage
 from protocol.envelope import build_envelope, sign_envelope
 from protocol.jws import GeneralJWS, JWSType, verify
-from protocol.reason_codes import ReasonCode
 from protocol.receipt import Receipt
 from protocol.timeutil import utc_now
 from tests.node.conftest import Network, certificate_of_origin, example, final_delivery, wait_for
@@ -140,7 +139,7 @@ def test_rejected_document_is_decided_afresh_when_sent_again(network: Network) -
     with cn.client("officer") as officer:
         assert [(d["id"], d["outcome"]) for d in officer.inbox()] == [(submitted["id"],
                                                                       "accepted")]
-    # A third copy is a duplicate of the accepted one.
+    # A third copy is a duplicate of the accepted one: the decision that stands answers it.
     again = build_envelope(message_id=str(uuid.uuid4()), sender="SG-CUSTOMS",
                            recipient="CN-CUSTOMS", created_at=utc_now(),
                            ttl=dt.timedelta(hours=1), documents=(GeneralJWS.parse(signed),))
@@ -148,8 +147,8 @@ def test_rejected_document_is_decided_afresh_when_sent_again(network: Network) -
                           "application/json"}, content=sign_envelope(
                               again, sg.directory.node_signer(None), signed_at=utc_now()).to_json())
     receipt = Receipt.from_dict(GeneralJWS.parse(response.content).payload_json())
-    assert [(o.outcome.value, o.reasons) for o in receipt.outcomes] == [
-        ("rejected", (ReasonCode.DOCUMENT_DUPLICATE,))]
+    assert [(o.outcome.value, o.reasons, o.agreement_id) for o in receipt.outcomes] == [
+        ("accepted", (), "SG-CN-COO-2026")]
 
 
 def test_agreement_made_through_the_operator_api(network_factory) -> None:  # type: ignore[no-untyped-def]

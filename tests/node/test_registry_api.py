@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
 
 from node.client import ClientError
 from node.pilot import AgreementSpec
 from protocol.timeutil import utc_now
-from tests.node.conftest import CN, SG, Network, example, final_delivery
-from trust_registry import Direction, TrustRegistry
+from tests.node.conftest import CN, COO_AGREEMENT, SG, Network, example, final_delivery
+from tests.node.databases import DatabaseFactory, database_factory  # noqa: F401 (fixture)
+from tests.node.inprocess import InProcessNetwork
+from trust_registry import AgreementStatus, Direction, TrustRegistry, sign_status_change
 
 MAPPED = AgreementSpec("SG-CN-SD-2026", "SG-CUSTOMS", "CN-CUSTOMS", ("customs-declaration",),
                        mapping_ids=("customs-declaration-export-to-import-1.1",),
@@ -70,3 +76,45 @@ def test_mapping_failure_holds_the_document_for_review(network_factory) -> None:
         mapped = officer.document(good["id"], direction="inbound")["mapped"]
     assert mapped["body"]["declarationType"] == "import"
     assert mapped["extensions"]["tradeaccord:derivedFrom"]["sha256"] == good["sha256"]
+
+
+# -- in process ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def net(tmp_path: Path, database_factory: DatabaseFactory  # noqa: F811 (fixture)
+        ) -> Iterator[InProcessNetwork]:
+    network = InProcessNetwork(tmp_path / "net", database_factory)
+    try:
+        yield network
+    finally:
+        network.close()
+
+
+def test_status_change_uploaded_under_another_agreement_id_is_refused(
+        net: InProcessNetwork) -> None:
+    sg = net["SG-CUSTOMS"]
+    registry = sg.ctx.registry.current()
+    record = registry.agreement(COO_AGREEMENT.agreement_id)
+    now = utc_now()
+    statement = sign_status_change(record.signed, sg.directory.root_signer(None),
+                                   status=AgreementStatus.SUSPENDED, effective_at=now,
+                                   signed_at=now)
+    for other in ("SG-CN-OTHER-2026", "no-such-agreement"):
+        response = net.request("SG-CUSTOMS", "POST", f"/v1/registry/agreements/{other}/status",
+                               caller="operator", content=statement.to_json(),
+                               headers={"content-type": "application/json"})
+        assert response.status_code == 400, response.text
+        assert response.json()["error"]["code"] == "REQUEST_INVALID"
+    held = sg.ctx.registry.current()
+    assert held.version == registry.version
+    assert held.agreement(COO_AGREEMENT.agreement_id).status_at(utc_now()) is \
+        AgreementStatus.IN_FORCE
+    # Under its own id the same statement applies.
+    response = net.request("SG-CUSTOMS", "POST",
+                           f"/v1/registry/agreements/{COO_AGREEMENT.agreement_id}/status",
+                           caller="operator", content=statement.to_json(),
+                           headers={"content-type": "application/json"})
+    assert response.status_code == 200, response.text
+    assert sg.ctx.registry.current().agreement(COO_AGREEMENT.agreement_id).status_at(
+        utc_now()) is AgreementStatus.SUSPENDED

@@ -53,7 +53,13 @@ Receive = Callable[[], Any]
 
 
 class CountingProxy:
-    """An ASGI reverse proxy for the peer endpoint that counts envelopes per message id."""
+    """An ASGI reverse proxy for the peer endpoint that counts envelopes per message id.
+
+    It must not itself make a message travel twice. Its client to B opens a connection per
+    envelope: a pooled one may be closed by B's server (idle for its keep-alive timeout)
+    just as the proxy sends on it, and that failed forward, answered 500, made A's worker
+    send the message again (the test's flake). A forward that fails anyway is answered 502
+    and recorded in ``failures``, so that the assertions say what happened."""
 
     def __init__(self, target: str, *, delay: float = 0.0) -> None:
         self.target = target.rstrip("/")
@@ -62,6 +68,7 @@ class CountingProxy:
         self.statuses: Counter[int] = Counter()
         self.in_flight: Counter[str] = Counter()
         self.overlapping: set[str] = set()
+        self.failures: list[str] = []
         self.client: httpx.AsyncClient | None = None
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
@@ -86,6 +93,12 @@ class CountingProxy:
             await asyncio.sleep(self.delay)  # a slow peer: answers just within the timeout
             response = await self.client.post(self.target + PEER_PATH, content=body,
                                               headers={"content-type": "application/json"})
+        except httpx.HTTPError as exc:
+            self.failures.append(f"{message_id}: {type(exc).__name__}: {exc}")
+            self.statuses[502] += 1
+            await _respond(send, 502, b'{"error": {"code": "PEER_UNREACHABLE", '
+                                      b'"message": "proxy"}}')
+            return
         finally:
             self.in_flight[message_id] -= 1
         self.statuses[response.status_code] += 1
@@ -95,7 +108,8 @@ class CountingProxy:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                self.client = httpx.AsyncClient(timeout=30)
+                self.client = httpx.AsyncClient(
+                    timeout=30, limits=httpx.Limits(max_keepalive_connections=0))
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 if self.client is not None:
@@ -118,8 +132,10 @@ def _message_id(body: bytes) -> str:
 
 class ProxyServer:
     def __init__(self, proxy: CountingProxy, port: int) -> None:
+        # Idle connections are kept longer than A's client keeps them (httpx: 5 s), so a
+        # worker never sends on a connection the proxy is closing at that moment.
         config = uvicorn.Config(proxy, host="127.0.0.1", port=port, log_level="warning",
-                                access_log=False, lifespan="on")
+                                access_log=False, lifespan="on", timeout_keep_alive=30)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True, name="proxy")
 
@@ -198,6 +214,7 @@ class Stack:
         [(total,)] = _pg_rows(database, "SELECT count(*) FROM outbound_message")
         assert len(messages) == total
         # The proxy forwarded each message exactly once, never two copies at the same time.
+        assert self.proxy.failures == []
         assert self.proxy.overlapping == set()
         assert dict(self.proxy.forwarded) == dict.fromkeys(messages, 1)
         assert set(messages.values()) == {1}
@@ -250,7 +267,10 @@ def stack_factory(tmp_path: Path, postgres_url: str) -> Iterator[Callable[..., S
 
 
 def test_two_workers_never_send_a_message_twice(stack_factory: Callable[..., Stack]) -> None:
-    stack = stack_factory(TRADEACCORD_DELIVERY_BATCH_SIZE="5")
+    # A generous timeout: on a loaded machine a round trip through the proxy may take
+    # seconds, and a timed-out attempt is (rightly) sent again, which this test would count.
+    stack = stack_factory(TRADEACCORD_DELIVERY_BATCH_SIZE="5",
+                          TRADEACCORD_DELIVERY_TIMEOUT_SECONDS="30")
     for worker in stack.workers:
         worker.work()
     ids = [f"pg-{uuid.uuid4().hex[:8]}-{i:04d}" for i in range(DOCUMENTS)]
@@ -260,11 +280,13 @@ def test_two_workers_never_send_a_message_twice(stack_factory: Callable[..., Sta
 
 
 def test_slow_peer_lease_outlives_every_send(stack_factory: Callable[..., Stack]) -> None:
-    """A peer that answers just within the timeout: a message a worker has claimed must
+    """A peer that answers within the timeout, slowly: a message a worker has claimed must
     not come up for claiming again (lease expired) while that worker still sends it."""
+    # 7 s of delay in the proxy, then B's own time: 3 s of room before the 10 s timeout, so
+    # that a loaded machine does not time the attempt out (a timeout is rightly retried).
     stack = stack_factory(workers=3, delay=7.0, TRADEACCORD_DELIVERY_BATCH_SIZE="1",
                           TRADEACCORD_DELIVERY_CONCURRENCY="1",
-                          TRADEACCORD_DELIVERY_TIMEOUT_SECONDS="8")
+                          TRADEACCORD_DELIVERY_TIMEOUT_SECONDS="10")
     ids = [f"slow-{uuid.uuid4().hex[:8]}-{i}" for i in range(4)]
     stack.submit(ids)  # four messages wait; then three workers take them
     for worker in stack.workers:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 import stat
 import subprocess
+import uuid
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,10 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, ObjectIdentifier
 from protocol.certificates import (
     DOCUMENT_SIGNING_OID,
     ENVELOPE_SIGNING_OID,
+    LEGACY_ARC,
+    LEGACY_DOCUMENT_SIGNING_OID,
+    LEGACY_ENVELOPE_SIGNING_OID,
+    TRADEACCORD_ARC,
     CertUsage,
     KeyAlgorithm,
     authority_id_of,
@@ -73,6 +79,44 @@ def test_profiles(authority, t0) -> None:
     assert set(node_eku) == {ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH,
                              ENVELOPE_SIGNING_OID}
     assert signer.not_valid_after_utc == t0 + dt.timedelta(days=365)
+
+
+def test_eku_oids_sit_under_an_arc_every_toolkit_parses() -> None:
+    # The project's UUID in Microsoft's GUID arc, as its oidgen splits it; every component
+    # below 2^28 (Go's crypto/x509 refused the 128-bit component of the 2.25 arc).
+    project = uuid.UUID(int=int(LEGACY_ARC.removeprefix("2.25.")))
+    hexed = project.hex
+    parts = [hexed[i:j] for i, j in ((0, 4), (4, 8), (8, 12), (12, 16), (16, 20), (20, 26),
+                                     (26, 32))]
+    derived = "1.2.840.113556.1.8000.2554." + ".".join(str(int(part, 16)) for part in parts)
+    assert derived == TRADEACCORD_ARC
+    for oid in (DOCUMENT_SIGNING_OID, ENVELOPE_SIGNING_OID):
+        assert oid.dotted_string.startswith(TRADEACCORD_ARC + ".")
+        assert all(int(component) < 2**28 for component in oid.dotted_string.split("."))
+
+
+@pytest.mark.parametrize(("usage", "legacy"), [
+    (CertUsage.DOCUMENT_SIGNING, LEGACY_DOCUMENT_SIGNING_OID),
+    (CertUsage.ENVELOPE_SIGNING, LEGACY_ENVELOPE_SIGNING_OID)], ids=["document", "envelope"])
+def test_certificates_with_the_legacy_eku_oids_still_validate(sg, t0, at, usage, legacy) -> None:
+    # Certificates issued before the move carry the 2.25 OIDs: they stay valid.
+    key = generate_private_key()
+    leaf = (x509.CertificateBuilder()
+            .subject_name(sg.signer_cert.subject).issuer_name(sg.root.subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(t0).not_valid_after(t0 + dt.timedelta(days=365))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=True,
+                                         key_encipherment=False, data_encipherment=False,
+                                         key_agreement=False, key_cert_sign=False,
+                                         crl_sign=False, encipher_only=False,
+                                         decipher_only=False), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([legacy]), critical=False)
+            .sign(sg.root_key, None))
+    assert validate_chain(leaf, [], [sg.root], at=at, usage=usage).leaf == leaf
+    other = CertUsage.ENVELOPE_SIGNING if usage is CertUsage.DOCUMENT_SIGNING else \
+        CertUsage.DOCUMENT_SIGNING
+    assert _refusal(leaf, [], [sg.root], at=at, usage=other) is ReasonCode.CERT_USAGE_INVALID
 
 
 def test_child_never_outlives_its_issuer(sg, t0) -> None:
@@ -282,7 +326,19 @@ def test_rejects_path_length_violation(sg, make_authority, at, t0) -> None:
 # -- openssl verify (an independent X.509 implementation) ----------------------------------------
 
 OPENSSL = shutil.which("openssl")
-needs_openssl = pytest.mark.skipif(OPENSSL is None, reason="the openssl binary is not on PATH")
+
+
+@pytest.fixture
+def needs_openssl() -> None:
+    """Skip, saying why, without the openssl binary; fail instead where the interop
+    cross-checks are required (``TRADEACCORD_REQUIRE_INTEROP=1``, as in CI)."""
+    if OPENSSL is not None:
+        return
+    message = "the openssl cross-checks need the openssl binary on PATH"
+    if os.environ.get("TRADEACCORD_REQUIRE_INTEROP") == "1":
+        pytest.fail(f"TRADEACCORD_REQUIRE_INTEROP=1 but {message}")
+    pytest.skip(message)
+
 
 
 def _openssl_verify(tmp_path: Path, leaf: x509.Certificate, root: x509.Certificate,
@@ -299,27 +355,27 @@ def _openssl_verify(tmp_path: Path, leaf: x509.Certificate, root: x509.Certifica
                           check=False, timeout=30)
 
 
-@needs_openssl
+@pytest.mark.usefixtures("needs_openssl")
 @pytest.mark.parametrize("certificate", ["signer_cert", "node_cert"])
 def test_openssl_accepts_our_chain(tmp_path: Path, authority, certificate: str, at) -> None:
     result = _openssl_verify(tmp_path, getattr(authority, certificate), authority.root, at)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@needs_openssl
+@pytest.mark.usefixtures("needs_openssl")
 def test_openssl_accepts_our_rotation_chain(tmp_path: Path, sg, rotation, at) -> None:
     new, cross = rotation
     result = _openssl_verify(tmp_path, new.signer_cert, sg.root, at, (cross,))
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@needs_openssl
+@pytest.mark.usefixtures("needs_openssl")
 def test_openssl_rejects_tampered_chain(tmp_path: Path, authority, at) -> None:
     result = _openssl_verify(tmp_path, _tampered(authority.signer_cert), authority.root, at)
     assert result.returncode != 0
 
 
-@needs_openssl
+@pytest.mark.usefixtures("needs_openssl")
 def test_openssl_rejects_chain_to_another_root(tmp_path: Path, sg, stranger, at) -> None:
     assert _openssl_verify(tmp_path, sg.signer_cert, stranger.root, at).returncode != 0
 

@@ -195,6 +195,19 @@ def test_certificates_are_validated_at_the_signing_time(sg, at) -> None:
     assert _refusal(late, [sg.root], expired_since) is ReasonCode.CERT_EXPIRED
 
 
+def test_transport_signatures_are_validated_at_the_time_of_receipt(sg, at) -> None:
+    # A node key whose certificate expired cannot speak by claiming an earlier signing time.
+    expired_since = sg.node_cert.not_valid_after_utc + dt.timedelta(days=30)
+    jws = sign(PAYLOAD, sg.node_signer, typ=JWSType.ENVELOPE, signed_at=at)
+    verified = verify(jws, typ=JWSType.ENVELOPE, anchors=[sg.root], at=at,
+                      usage=CertUsage.ENVELOPE_SIGNING, chain_at=at)
+    assert verified.signatures[0].chain.at == at
+    with pytest.raises(CertificateError) as caught:
+        verify(jws, typ=JWSType.ENVELOPE, anchors=[sg.root], at=expired_since,
+               usage=CertUsage.ENVELOPE_SIGNING, chain_at=expired_since)
+    assert caught.value.code is ReasonCode.CERT_EXPIRED
+
+
 # -- several signatures --------------------------------------------------------------------------
 
 

@@ -666,6 +666,9 @@ def record_import_decision(ctx: NodeContext, session: Session, *, sender: str,
                           at=at, details={"documentId": decision_record.document_id,
                                           "reasons": [code.value for code in reasons]})
         return
+    if any(document_row.pk == decision_record.pk
+           for _link, document_row in records.documents_of(session, record)):
+        return  # this decision arrived before (a copy in another message)
     content = DecisionContent.of(document)
     records.link(session, record, decision_record, DocumentPart.IMPORT_DECISION, 2000)
     if record.import_decided_at is not None and content.decided_at < record.import_decided_at:

@@ -1,7 +1,7 @@
 """console: officers' reasons, and documents' reference numbers for search
 
-Revision ID: 0007
-Revises: 0003
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-11-30 09:00:00
 
 ``document.decision_reason`` keeps an officer's reason on a held document it decided;
@@ -17,8 +17,8 @@ from alembic import op
 
 from node.storage.references import reference_numbers
 
-revision = "0007"
-down_revision = "0003"
+revision = '0006'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
