@@ -9,7 +9,7 @@ models are FastAPI ``response_model``s: what a route returns is checked against 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any, Literal
 
 from fastapi import FastAPI
@@ -217,7 +217,6 @@ def request_body(model: type[BaseModel], description: str = "") -> dict[str, Any
 def install_body_schemas(app: FastAPI, models: Iterable[type[BaseModel]]) -> None:
     """Make ``app.openapi()`` list ``models`` (and what they refer to) in its components."""
     wanted = tuple(models)
-    generate: Callable[[], dict[str, Any]]
 
     def generate() -> dict[str, Any]:
         if app.openapi_schema is not None:

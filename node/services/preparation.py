@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from node.errors import RequestError
@@ -20,7 +20,7 @@ from trust_registry.roles import holds_required_role, required_roles
 __all__ = ["party_ids", "prepare", "require_issuer_role"]
 
 
-def party_ids(document: dict[str, Any]) -> list[str]:
+def party_ids(document: Mapping[str, Any]) -> list[str]:
     """The distinct party ids a document names (what decides a trader's visibility)."""
     parties = document.get("parties")
     if not isinstance(parties, list):

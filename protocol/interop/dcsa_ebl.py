@@ -39,9 +39,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeAlias
 
-# The reference validator, as in protocol.documents (no type stubs are installed for it).
-import jsonschema  # type: ignore[import-untyped]
-from jsonschema.exceptions import best_match  # type: ignore[import-untyped]
+# The reference validator, as in protocol.documents.
+import jsonschema
+from jsonschema.exceptions import best_match
 
 from protocol.documents import DocumentSchemas
 from protocol.errors import JSONInputError, SchemaError

@@ -8,7 +8,7 @@ Create Date: 2026-12-01 15:47:38.666579
 from __future__ import annotations
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes  # (a submodule import, so that type checkers see it)
 from alembic import op
 
 from node.storage.models import UTCDateTime

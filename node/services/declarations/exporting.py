@@ -62,7 +62,8 @@ from node.services.declarations.states import (
     Step,
     can,
 )
-from node.services.documents import enqueue_control, party_ids, prepare, require_role
+from node.services.documents import enqueue_control, require_role
+from node.services.preparation import party_ids, prepare
 from node.storage.database import read_session, write_session
 from node.storage.models import DeclarationRecord, DocumentRecord, OutboundMessageRecord
 from protocol.envelope import EnvelopeKind

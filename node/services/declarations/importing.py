@@ -59,7 +59,8 @@ from node.services.declarations.states import (
     Step,
     can,
 )
-from node.services.documents import enqueue_control, party_ids, require_role
+from node.services.documents import enqueue_control, require_role
+from node.services.preparation import party_ids
 from node.storage.database import read_session
 from node.storage.models import DeclarationRecord, DocumentRecord, OutboundMessageRecord
 from protocol.envelope import Envelope, EnvelopeKind

@@ -22,7 +22,7 @@ from protocol.jws import GeneralJWS
 from protocol.receipt import Receipt
 from protocol.timeutil import format_time
 
-_NO_PREFERENCE = {"claimed": False, "eligible": None, "reasons": []}
+_NO_PREFERENCE: dict[str, Any] = {"claimed": False, "eligible": None, "reasons": []}
 
 
 def _time(value: Any) -> str | None:
