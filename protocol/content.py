@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 from protocol._arithmetic import AmountFinding, check_arithmetic
@@ -34,27 +33,9 @@ from protocol.codelists import CodeList, CodeLists
 from protocol.documents import DocumentSchemas
 from protocol.errors import ContentError
 from protocol.reason_codes import ReasonCode
+from protocol.validation_profile import DEFAULT_PROFILE, ValidationProfile
 
 __all__ = ["DEFAULT_PROFILE", "CodeFinding", "ContentChecker", "ValidationProfile"]
-
-
-class ValidationProfile(StrEnum):
-    """How strictly a receiver validates a schema-valid document (module docstring)."""
-
-    SYNTAX = "syntax"
-    STANDARD = "standard"
-    STRICT = "strict"
-
-    @property
-    def checks_codes(self) -> bool:
-        return self is not ValidationProfile.SYNTAX
-
-    @property
-    def checks_arithmetic(self) -> bool:
-        return self is ValidationProfile.STRICT
-
-
-DEFAULT_PROFILE = ValidationProfile.STANDARD
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +100,8 @@ class ContentChecker:
         findings = self.code_findings(document)
         if findings:
             problems = tuple((f.pointer, f.message()) for f in findings)
-            raise ContentError(ReasonCode.CODE_UNKNOWN, problems[0][1], pointer=problems[0][0],
+            raise ContentError(ReasonCode.CODE_UNKNOWN, "; ".join(text for _p, text in problems),
+                               pointer=problems[0][0],
                                problems=problems, code_list=findings[0].code_list.value)
 
     def check_arithmetic(self, document: dict[str, Any]) -> None:
@@ -128,7 +110,7 @@ class ContentChecker:
         if findings:
             problems = tuple((f.pointer, f"{f.pointer}: {f.found}, expected {f.expected} "
                               f"({f.rule})") for f in findings)
-            raise ContentError(ReasonCode.AMOUNT_MISMATCH, problems[0][1],
+            raise ContentError(ReasonCode.AMOUNT_MISMATCH, "; ".join(text for _p, text in problems),
                                pointer=problems[0][0], problems=problems)
 
     def check(self, document: dict[str, Any], profile: ValidationProfile) -> None:

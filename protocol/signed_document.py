@@ -28,7 +28,7 @@ from cryptography import x509
 from protocol.canonical import canonicalize, require_readable_numbers, sha256_hex
 from protocol.certificates import CertUsage, ValidatedChain, validate_chain
 from protocol.codelists import CodeLists
-from protocol.content import DEFAULT_PROFILE, ContentChecker, ValidationProfile
+from protocol.content import ContentChecker
 from protocol.documents import DocumentSchemas
 from protocol.errors import ContentError, ProtocolError
 from protocol.jws import (
@@ -44,6 +44,7 @@ from protocol.limits import DEFAULT_LIMITS, Limits
 from protocol.reason_codes import ReasonCode
 from protocol.strict_json import parse_json
 from protocol.timeutil import format_time, require_aware
+from protocol.validation_profile import DEFAULT_PROFILE, ValidationProfile
 
 
 class CheckStatus(StrEnum):

@@ -16,12 +16,14 @@ from typing import Any
 from cryptography import x509
 
 from protocol.certificates import CertUsage, authority_id_of
+from protocol.content import ContentChecker
 from protocol.documents import DocumentSchemas
 from protocol.errors import ProtocolError
 from protocol.jws import GeneralJWS, IntegrityEvidence
 from protocol.limits import DEFAULT_LIMITS, Limits
 from protocol.reason_codes import ReasonCode
 from protocol.signed_document import verify_document
+from protocol.validation_profile import DEFAULT_PROFILE, ValidationProfile
 from trust_registry.decision import recognise
 from trust_registry.errors import TrustError
 from trust_registry.registry import TrustRegistry
@@ -67,11 +69,15 @@ def verify_and_recognise(
     schemas: DocumentSchemas,
     limits: Limits = DEFAULT_LIMITS,
     extra_anchors: tuple[x509.Certificate, ...] = (),
+    profile: ValidationProfile = DEFAULT_PROFILE,
+    content: ContentChecker | None = None,
 ) -> dict[str, Any]:
-    """The verification report with a ``recognition`` member (see the module docstring)."""
+    """The verification report with a ``recognition`` member (see the module docstring);
+    ``profile`` and ``content`` as for ``verify_document``."""
     result = verify_document(data, anchors=lambda ev: issuer_anchors(registry, ev, extra_anchors),
                              at=at, schemas=schemas, limits=limits,
-                             chain_check=None if extra_anchors else cached_chain_check(registry))
+                             chain_check=None if extra_anchors else cached_chain_check(registry),
+                             profile=profile, content=content)
     report = result.summary()
     recognition: dict[str, Any]
     if not result.valid or result.document is None:

@@ -94,7 +94,7 @@ def submit(ctx: NodeContext, session: Session, principal: Principal, document: A
     transaction (the outbox rule). Re-submitting an identical id answers CONFLICT."""
     require_role(principal, Role.TRADER, Role.OFFICER)
     prepared = prepare(document, ctx.authority_id, at)
-    ctx.schemas.validate(prepared)
+    ctx.validate_for_signing(prepared)
     parties = party_ids(prepared)
     if principal.role is Role.TRADER and principal.party not in parties:
         raise AuthError(ReasonCode.FORBIDDEN,
