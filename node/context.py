@@ -56,7 +56,8 @@ class NodeContext:
     @property
     def profile(self) -> ValidationProfile:
         """The node's validation profile (``TRADEACCORD_VALIDATION_PROFILE``)."""
-        return self.settings.validation_profile
+        # Settings.model_copy(update=…) does not validate: a plain string may arrive here.
+        return ValidationProfile(self.settings.validation_profile)
 
     def validate_for_signing(self, document: Any) -> None:
         """What this node refuses to sign: a schema violation (``SchemaError``), or what its
