@@ -13,9 +13,10 @@ one object per applicable reason code. ``vectors/manifest.json`` lists them::
 ``expected`` is ``"VALID"`` or the reason code a verifier answers first; ``cause``
 (or ``null``) a further code it must name — a registry refuses an agreement with
 ``AGREEMENT_INVALID`` and names the underlying ``SIGNATURE_INVALID`` beside it. ``file``
-and the certificates are paths relative to the manifest. Verifying a vector (``observe``) uses only the shipped root
-certificates and ``verifyAt``: the issuer's root for documents, envelopes and snapshots,
-the receiver's for receipts, both for agreements. ``python -m
+and the certificates are paths relative to the manifest. Verifying a vector
+(``observe``) uses only the shipped root certificates and ``verifyAt``: the issuer's
+root for documents, envelopes and snapshots, the receiver's for receipts, both for
+agreements. ``python -m
 node.conformance.generate_vectors`` writes a new pack (new keys); a test checks that each
 vector still gives its code.
 """
