@@ -35,10 +35,12 @@ def build_app() -> typer.Typer:
 def _add_optional_groups(app: typer.Typer) -> None:
     import node.cli.doc_convert_cmd  # noqa: F401  (adds doc export / doc import to doc_app)
     from node.cli.agreement_cmd import agreement_app
+    from node.cli.conformance_cmd import conformance_app
     from node.cli.registry_cmd import registry_app
 
     app.add_typer(registry_app, name="registry")
     app.add_typer(agreement_app, name="agreement")
+    app.add_typer(conformance_app, name="conformance")
 
 
 def main() -> None:
