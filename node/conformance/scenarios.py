@@ -20,6 +20,7 @@ from typing import Any
 from node.conformance import mutations
 from node.conformance.peer import Answer, wait_for
 from node.conformance.run import KitRun
+from node.conformance.vectors import ObjectKind, VectorPack
 from protocol.canonical import canonicalize
 from protocol.envelope import EnvelopeKind, StatusChangeNotice, envelope_sha256
 from protocol.jws import GeneralJWS, JWSType, sign
@@ -27,6 +28,7 @@ from protocol.reason_codes import ReasonCode
 from protocol.receipt import Outcome
 from protocol.signed_document import document_sha256
 from protocol.timeutil import format_time, utc_now
+from protocol.validation_profile import ValidationProfile
 from trust_registry import (
     Agreement,
     AgreementId,
@@ -255,6 +257,39 @@ def _extra_member(run: KitRun) -> bytes:
                 signed_at=utc_now()).to_json()
 
 
+# Vectors whose code a node gives without trusting the vector authority: the chain check
+# fails (CHAIN_UNTRUSTED) beside them, and JSON-level ones cannot ride inside an envelope.
+_VECTOR_SKIP = {"VALID", "CHAIN_UNTRUSTED", "CERT_EXPIRED", "JSON_MALFORMED",
+                "JSON_DUPLICATE_MEMBER", "AMOUNT_MISMATCH"}
+
+
+def _vector_documents(run: KitRun) -> Observed:
+    """Every applicable document vector of the pack, in an envelope signed by the kit: the
+    receipt rejects it and names the vector's code among its reasons."""
+    pack = VectorPack.load()
+    mismatches: list[str] = []
+    played = 0
+    for vector in pack:
+        if vector.object is not ObjectKind.DOCUMENT or vector.expected in _VECTOR_SKIP \
+                or vector.profile is not ValidationProfile.STANDARD:
+            continue
+        document = json.loads(pack.data(vector))
+        envelope = json.loads(GeneralJWS.parse(run.envelope((run.sign(run.document()),)))
+                              .payload)
+        envelope["body"]["documents"] = [document]
+        answer = run.post(sign(canonicalize(envelope), run.kit.node_signer,
+                               typ=JWSType.ENVELOPE, signed_at=utc_now()).to_json())
+        played += 1
+        if answer.status != 200:
+            mismatches.append(f"{vector.id}: HTTP {answer.status} {answer.code}")
+            continue
+        [outcome] = answer.receipt(run).outcomes
+        reasons = [code.value for code in outcome.reasons]
+        if outcome.outcome is not Outcome.REJECTED or vector.expected not in reasons:
+            mismatches.append(f"{vector.id}: {outcome.outcome.value} {reasons}")
+    return {"played": played > 0, "mismatches": mismatches}
+
+
 def _held_release(run: KitRun) -> Observed:
     hold_type = str(run.options.hold_type)
     signed = run.sign(run.document(hold_type))
@@ -421,6 +456,10 @@ SCENARIOS: tuple[Scenario, ...] = (
              "A document type outside the agreement is rejected: DOC_TYPE_NOT_COVERED",
              {"http": 200, "outcome": "rejected", "firstReason": "DOC_TYPE_NOT_COVERED"},
              _rejected(_doc(doc_type="commercial-invoice"))),
+    Scenario("sender-vector-documents", Side.SENDER,
+             "Each document vector of the pack (integrity, schema and code refusals) is "
+             "rejected with its code",
+             {"played": True, "mismatches": []}, _vector_documents),
     Scenario("sender-held-release", Side.SENDER,
              "A document the node holds for review; the officer releases it; the node sends "
              "a status change",
