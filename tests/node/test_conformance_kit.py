@@ -10,9 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from node.authority import AuthorityDirectory
 from node.bootstrap import initial_registry
+from node.cli.main import build_app
 from node.pilot import write_registry
 from node.services.apikeys import Role
 from protocol.timeutil import utc_now
@@ -89,3 +91,19 @@ def test_one_direction_and_a_skipped_scenario(node, tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert {s["side"] for s in report["scenarios"]} == {"registry", "receiver"}
     assert report["summary"]["failed"] == 0
+
+
+def test_usage_problems_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("TRADEACCORD_CONFORMANCE_OPERATOR_KEY", "TRADEACCORD_CONFORMANCE_OFFICER_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    runner = CliRunner()
+    report = tmp_path / "report.json"
+    no_keys = runner.invoke(build_app(), ["conformance", "run", "--node", "http://127.0.0.1:1",
+                                          "--report", str(report)])
+    assert no_keys.exit_code == 2
+    unreachable = runner.invoke(build_app(), [
+        "conformance", "run", "--node", f"http://127.0.0.1:{free_port()}", "--report", str(report),
+        "--operator-key", "ta_x.y", "--officer-key", "ta_x.y", "--workdir", str(tmp_path)])
+    assert unreachable.exit_code == 2
+    assert "well-known" in unreachable.output
+    assert not report.exists()
