@@ -15,6 +15,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,6 @@ VERIFY_AT = dt.datetime(2026, 1, 2, 10, 0, tzinfo=dt.UTC)
 FUTURE = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
 ISSUER, RECEIVER = "SG-VECTOR-ISSUER", "CN-VECTOR-RECEIVER"
 ALGORITHMS = {"EdDSA": KeyAlgorithm.ED25519, "ES256": KeyAlgorithm.P256}
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "documents"
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,11 @@ def _world(base: Path, algorithm: KeyAlgorithm) -> World:
 
 
 def _example(name: str) -> dict[str, Any]:
-    document: dict[str, Any] = json.loads((EXAMPLES / f"{name}.json").read_text("utf-8"))
+    """The packaged demo document ``name`` (the same as examples/documents), issued by the
+    vector issuer with a fixed id."""
+    raw = resources.files("node.demo").joinpath("data", f"{name}.json").read_text("utf-8")
+    document: dict[str, Any] = json.loads(raw)
+    document["id"] = f"vector-{name}"
     document["issuer"] = ISSUER
     document["issuedAt"] = format_time(SIGNED)
     return document
