@@ -203,6 +203,27 @@ class NodeClient:
         return self._request("POST", "/v1/registry/agreements",  # type: ignore[no-any-return]
                              content=signed_agreement).json()
 
+    def add_proposal(self, proposal: bytes) -> dict[str, Any]:
+        """Record a partner's proposal (signed by its root) for countersigning."""
+        return self._request("POST", "/v1/registry/proposals",  # type: ignore[no-any-return]
+                             content=proposal).json()
+
+    def countersign(self, agreement_id: str) -> dict[str, Any]:
+        """Countersign a recorded proposal with this node's root; the answer holds the
+        dual-signed ``agreement``."""
+        return self._request(  # type: ignore[no-any-return]
+            "POST", f"/v1/registry/agreements/{agreement_id}/countersign").json()
+
+    def change_agreement_status(self, agreement_id: str, status: str,
+                                reason: str | None = None) -> dict[str, Any]:
+        """Suspend, resume (``in-force``) or terminate an agreement, signed at the node."""
+        body: dict[str, Any] = {"status": status}
+        if reason:
+            body["reason"] = reason
+        return self._request("POST",  # type: ignore[no-any-return]
+                             f"/v1/registry/agreements/{agreement_id}/status",
+                             json_body=body).json()
+
     def import_snapshot(self, snapshot: bytes) -> dict[str, Any]:
         return self._request("POST", "/v1/registry/snapshots", content=snapshot).json()  # type: ignore[no-any-return]
 

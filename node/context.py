@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError
@@ -22,10 +22,12 @@ from node.metrics import NodeMetrics
 from node.services.registry_store import RegistryStore
 from node.settings import Settings
 from node.storage.database import make_engine, migrate, storage_errors
+from protocol.content import ContentChecker
 from protocol.documents import DocumentSchemas
 from protocol.jws import Signer
 from protocol.limits import Limits
 from protocol.reason_codes import ReasonCode
+from protocol.validation_profile import ValidationProfile
 from trust_registry.mapping import MappingSet
 
 RulesT = TypeVar("RulesT", RuleSet, ImportRuleSet)
@@ -46,11 +48,25 @@ class NodeContext:
     limits: Limits
     reconciliation: RuleSet
     import_rules: ImportRuleSet
+    content: ContentChecker
     metrics: NodeMetrics = field(default_factory=NodeMetrics)
 
     @property
     def authority_id(self) -> str:
         return self.authority.authority_id
+
+    @property
+    def profile(self) -> ValidationProfile:
+        """The node's validation profile (``TRADEACCORD_VALIDATION_PROFILE``)."""
+        # Settings.model_copy(update=…) does not validate: a plain string may arrive here.
+        return ValidationProfile(self.settings.validation_profile)
+
+    def validate_for_signing(self, document: Any) -> None:
+        """What this node refuses to sign: a schema violation (``SchemaError``), or what its
+        validation profile refuses (``ContentError``: CODE_UNKNOWN, AMOUNT_MISMATCH), each
+        with the JSON pointer."""
+        self.schemas.validate(document)
+        self.content.check(document, self.profile)
 
     @classmethod
     def build(cls, settings: Settings, *, run_migrations: bool = True) -> NodeContext:
@@ -70,18 +86,20 @@ class NodeContext:
         except ArgumentError as exc:
             raise ConfigError(ReasonCode.CONFIG_INVALID,
                               f"the database URL is not valid: {exc}") from exc
+        schemas = DocumentSchemas.load()
         return cls(
             settings=settings,
             authority=authority,
             document_signer=authority.document_signer(passphrase),
             node_signer=authority.node_signer(passphrase),
             engine=engine,
-            schemas=DocumentSchemas.load(),
+            schemas=schemas,
             mappings=MappingSet.load(),
             registry=registry,
             limits=settings.limits(),
             reconciliation=_rules(RuleSet, settings.reconciliation_rules),
             import_rules=_rules(ImportRuleSet, settings.import_rules),
+            content=ContentChecker.load(schemas),
         )
 
     def close(self) -> None:

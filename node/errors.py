@@ -68,6 +68,8 @@ _STATUS: dict[ReasonCode, int] = {
     ReasonCode.REFERENCE_UNRESOLVED: 422,
     ReasonCode.REFERENCE_MISMATCH: 422,
     ReasonCode.ISSUER_ROLE_MISSING: 422,
+    ReasonCode.CODE_UNKNOWN: 422,
+    ReasonCode.AMOUNT_MISMATCH: 422,
     ReasonCode.CONFLICT: 409,
     ReasonCode.STATE_INVALID: 409,
     ReasonCode.DOCUMENT_DUPLICATE: 409,

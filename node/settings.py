@@ -14,6 +14,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from protocol.limits import Limits
+from protocol.validation_profile import DEFAULT_PROFILE, ValidationProfile
 
 
 class Settings(BaseSettings):
@@ -66,6 +67,9 @@ class Settings(BaseSettings):
     import_rules: Path | None = Field(
         default=None, description="An import clearance rule file (JSON) instead of the shipped "
         "one")
+    # What this node checks beyond the schemas, when it receives, verifies and signs:
+    # syntax (codes by pattern), standard (codes by membership), strict (and arithmetic).
+    validation_profile: ValidationProfile = DEFAULT_PROFILE
     # TLS (optional): serve HTTPS and present the node certificate to peers
     tls_certfile: Path | None = None
     tls_keyfile: Path | None = None

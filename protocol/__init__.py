@@ -8,6 +8,9 @@
   validation at an explicit time.
 - ``documents``: the JSON Schemas of the document types; ``signed_document``: signing a
   document and verifying it as named checks.
+- ``codelists``, ``content``, ``validation_profile``: code lists as data (ISO 3166-1,
+  ISO 4217, HS, UN/ECE Rec 20, Incoterms) and the validation profiles that check a
+  document's codes by membership and its arithmetic.
 - ``envelope``, ``receipt``: node-to-node messages and signed receipts.
 - ``title_entry``, ``title_chain``, ``title_messages``: transferable records — title entries,
   verifying a bill's whole title chain, and the custody messages between nodes.
@@ -18,11 +21,14 @@
 
 from protocol.canonical import canonicalize, sha256_hex
 from protocol.certificates import CertUsage, KeyAlgorithm, ValidatedChain, validate_chain
+from protocol.codelists import CodeList, CodeLists
+from protocol.content import ContentChecker
 from protocol.documents import DOCUMENT_TYPES, DocumentSchemas
 from protocol.envelope import Envelope, EnvelopeKind, StatusChangeNotice
 from protocol.errors import (
     CertificateError,
     CodedError,
+    ContentError,
     EnvelopeError,
     InteropError,
     JSONInputError,
@@ -42,13 +48,19 @@ from protocol.strict_json import parse_json
 from protocol.title_chain import TitleEvidence, TitleState, TitleStatus, TitleTrust, verify_chain
 from protocol.title_entry import TitleAction, TitleEntry, TitleRecord
 from protocol.title_messages import TitleMessage, TitleMessageKind
+from protocol.validation_profile import DEFAULT_PROFILE, ValidationProfile
 
 __all__ = [
     "DEFAULT_LIMITS",
+    "DEFAULT_PROFILE",
     "DOCUMENT_TYPES",
     "CertUsage",
     "CertificateError",
+    "CodeList",
+    "CodeLists",
     "CodedError",
+    "ContentChecker",
+    "ContentError",
     "DocumentOutcome",
     "DocumentSchemas",
     "DocumentVerification",
@@ -82,6 +94,7 @@ __all__ = [
     "TitleStatus",
     "TitleTrust",
     "ValidatedChain",
+    "ValidationProfile",
     "VerifiedJWS",
     "add_signature",
     "canonicalize",

@@ -93,8 +93,11 @@ class _TypeSchema:
 class DocumentSchemas:
     """The loaded schema set. Build it with ``DocumentSchemas.load``; it is immutable."""
 
-    def __init__(self, type_schemas: Mapping[tuple[str, str], _TypeSchema]) -> None:
-        """Internal: use ``load``. ``type_schemas`` maps (type, version) to compiled schemas."""
+    def __init__(self, type_schemas: Mapping[tuple[str, str], _TypeSchema],
+                 resources: Mapping[str, dict[str, Any]] | None = None) -> None:
+        """Internal: use ``load``. ``type_schemas`` maps (type, version) to compiled schemas;
+        ``resources`` maps every loaded file's ``$id`` to its raw schema."""
+        self._resources: dict[str, dict[str, Any]] = dict(resources or {})
         self._by_type: dict[str, dict[str, _TypeSchema]] = {}
         for (doc_type, version), compiled in type_schemas.items():
             self._by_type.setdefault(doc_type, {})[version] = compiled
@@ -150,7 +153,7 @@ class DocumentSchemas:
                 fast=fast,
                 reference=reference_cls(schema, registry=reference_registry),
             )
-        return cls(compiled)
+        return cls(compiled, resources)
 
     def types(self) -> list[tuple[str, str]]:
         """The (type, version) pairs loaded, in ``DOCUMENT_TYPES`` order, versions ascending."""
@@ -181,6 +184,14 @@ class DocumentSchemas:
                 pointer="/version",
             )
         return copy.deepcopy(found.schema)
+
+    def resource(self, schema_id: str) -> dict[str, Any]:
+        """A copy of the loaded schema file whose ``$id`` is ``schema_id`` (a document type
+        schema or a shared one such as ``urn:tradeaccord:schema:header:1.0``).
+
+        Raises ``KeyError`` when no loaded file has that ``$id``.
+        """
+        return copy.deepcopy(self._resources[schema_id])
 
     def validate(self, document: Any) -> None:
         """Validate ``document`` with the fast validator (jsonschema-rs).

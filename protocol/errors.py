@@ -11,6 +11,7 @@
     ├── EnvelopeError             node-to-node envelopes
     ├── ReceiptError              signed receipts
     ├── DocumentReferenceError    a references[] entry that does not resolve (carries the pointer)
+    ├── ContentError              a code not in its list, figures that do not add up (pointer)
     ├── TitleError                title entries, title chains and their messages
     └── InteropError              conversion to and from other standards' formats (ePhyto XML)
     KeyLoadError                  private keys that cannot be loaded (a ProtocolError too)
@@ -89,6 +90,19 @@ class DocumentReferenceError(ProtocolError):
     def __init__(self, code: ReasonCode, message: str, *, pointer: str = "", **context: Any) -> None:
         super().__init__(code, message, pointer=pointer, **context)
         self.pointer = pointer
+
+
+class ContentError(ProtocolError):
+    """A schema-valid document fails a content check of the validation profile: a code is
+    not in its code list (``CODE_UNKNOWN``) or its figures do not add up
+    (``AMOUNT_MISMATCH``). ``pointer`` locates the first problem; ``problems`` lists every
+    one as ``(pointer, message)``."""
+
+    def __init__(self, code: ReasonCode, message: str, *, pointer: str = "",
+                 problems: tuple[tuple[str, str], ...] = (), **context: Any) -> None:
+        super().__init__(code, message, pointer=pointer, **context)
+        self.pointer = pointer
+        self.problems = problems or ((pointer, message),)
 
 
 class TitleError(ProtocolError):

@@ -53,6 +53,8 @@ class ReasonCode(StrEnum):
     REFERENCE_MISMATCH = "REFERENCE_MISMATCH"
     XML_MALFORMED = "XML_MALFORMED"
     EPHYTO_INVALID = "EPHYTO_INVALID"
+    CODE_UNKNOWN = "CODE_UNKNOWN"
+    AMOUNT_MISMATCH = "AMOUNT_MISMATCH"
     # -- trust registry and recognition --
     ISSUER_UNKNOWN = "ISSUER_UNKNOWN"
     ISSUER_MISMATCH = "ISSUER_MISMATCH"
@@ -161,6 +163,12 @@ _DESCRIPTIONS: dict[ReasonCode, str] = {
     "holds a DTD or entity declaration (refused: no entities, no network).",
     ReasonCode.EPHYTO_INVALID: "The data is not a UN/CEFACT SPS certificate (ePhyto) this node "
     "can convert: wrong root, schema violation, or a required field missing either way.",
+    ReasonCode.CODE_UNKNOWN: "A code is not in its code list (ISO 3166-1 country, ISO 4217 "
+    "currency, HS subheading, UN/ECE Rec 20 unit, Incoterms 2020, the country part of a "
+    "UN/LOCODE or UCR); the message names the JSON pointer and the list.",
+    ReasonCode.AMOUNT_MISMATCH: "The document's figures do not add up (a line amount is not "
+    "unit price × quantity, the lines do not sum to the total, masses or packages disagree); "
+    "the message names the JSON pointer.",
     ReasonCode.ISSUER_UNKNOWN: "The issuing authority is not in the trust registry.",
     ReasonCode.ISSUER_MISMATCH: "The document's issuer is not the authority whose key signed it.",
     ReasonCode.NO_AGREEMENT: "No agreement links the issuer and the receiver.",

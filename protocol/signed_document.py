@@ -8,7 +8,11 @@ failed), with the reason codes of the failures — instead of stopping at the fi
 Checks, in order: ``json`` (the JWS container is strict I-JSON and well-formed),
 ``integrity`` (every signature verifies over the payload bytes as received, profile
 rules), ``chain`` (every signer chains to a given anchor at its signing time), ``schema``
-(the payload is strict I-JSON and a document valid against its type's schema).
+(the payload is strict I-JSON and a document valid against its type's schema), ``codes``
+(every coded value is in its code list: ``CODE_UNKNOWN``) and ``arithmetic`` (the
+document's figures add up: ``AMOUNT_MISMATCH``). The last two run on a schema-valid
+document when the receiver's validation profile asks for them (``protocol.content``) and
+are ``DISABLED`` otherwise; a ``DISABLED`` check does not make a document invalid.
 """
 
 from __future__ import annotations
@@ -23,8 +27,10 @@ from cryptography import x509
 
 from protocol.canonical import canonicalize_readable, sha256_hex
 from protocol.certificates import CertUsage, ValidatedChain, validate_chain
+from protocol.codelists import CodeLists
+from protocol.content import ContentChecker
 from protocol.documents import DocumentSchemas
-from protocol.errors import ProtocolError
+from protocol.errors import ContentError, ProtocolError
 from protocol.jws import (
     AnchorResolver,
     GeneralJWS,
@@ -38,15 +44,17 @@ from protocol.limits import DEFAULT_LIMITS, Limits
 from protocol.reason_codes import ReasonCode
 from protocol.strict_json import parse_json
 from protocol.timeutil import format_time, require_aware
+from protocol.validation_profile import DEFAULT_PROFILE, ValidationProfile
 
 
 class CheckStatus(StrEnum):
     VALID = "VALID"
     INVALID = "INVALID"
     SKIPPED = "SKIPPED"
+    DISABLED = "DISABLED"
 
 
-CHECK_NAMES = ("json", "integrity", "chain", "schema")
+CHECK_NAMES = ("json", "integrity", "chain", "schema", "codes", "arithmetic")
 
 
 def sign_document(document: Mapping[str, Any], signer: Signer, *,
@@ -72,13 +80,15 @@ class DocumentVerification:
     reasons: list[ReasonCode] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
     jws: GeneralJWS | None = None
+    profile: ValidationProfile = DEFAULT_PROFILE
     document: dict[str, Any] | None = None
     integrity: tuple[IntegrityEvidence, ...] = ()
     chains: tuple[ValidatedChain, ...] = ()
 
     @property
     def valid(self) -> bool:
-        return all(status is CheckStatus.VALID for status in self.checks.values())
+        return all(status in (CheckStatus.VALID, CheckStatus.DISABLED)
+                   for status in self.checks.values())
 
     @property
     def sha256(self) -> str | None:
@@ -88,13 +98,15 @@ class DocumentVerification:
         self.checks[check] = CheckStatus.INVALID
         if error.code not in self.reasons:
             self.reasons.append(error.code)
-        self.messages.append(f"{check}: {error.code.value}: {error.message}")
+        problems = error.problems if isinstance(error, ContentError) else (("", error.message),)
+        self.messages += [f"{check}: {error.code.value}: {text}" for _pointer, text in problems]
 
     def summary(self) -> dict[str, Any]:
         """The JSON form printed by ``tradeaccord doc verify --json``."""
         header = self.document or {}
         return {
             "valid": self.valid,
+            "profile": self.profile.value,
             "checks": {name: status.value for name, status in self.checks.items()},
             "reasons": [code.value for code in self.reasons],
             "messages": list(self.messages),
@@ -124,14 +136,18 @@ def verify_document(
     schemas: DocumentSchemas,
     limits: Limits = DEFAULT_LIMITS,
     chain_check: Callable[[IntegrityEvidence], object] | None = None,
+    profile: ValidationProfile = DEFAULT_PROFILE,
+    content: ContentChecker | None = None,
 ) -> DocumentVerification:
     """Run the named checks on a signed document; never raises for bad input.
 
     ``chain_check`` replaces the plain ``validate_chain`` call of the chain check (the trust
     registry passes its memoised validation); it raises ``ProtocolError`` on failure.
+    ``profile`` selects the content checks; ``content`` is the checker to use (default: one
+    over ``schemas`` with the package's code lists).
     """
     require_aware(at, "at")
-    result = DocumentVerification()
+    result = DocumentVerification(profile=profile)
     # json: the container parses and is a well-formed General JWS
     try:
         jws = data if isinstance(data, GeneralJWS) else GeneralJWS.parse(data, limits=limits)
@@ -184,4 +200,31 @@ def verify_document(
         result.checks["schema"] = CheckStatus.VALID
     except ProtocolError as error:
         result.fail("schema", error)
+    _content_checks(result, schemas, profile, content)
     return result
+
+
+def _content_checks(result: DocumentVerification, schemas: DocumentSchemas,
+                    profile: ValidationProfile, content: ContentChecker | None) -> None:
+    """codes and arithmetic: DISABLED by the profile, SKIPPED without a schema-valid
+    document, else VALID or INVALID."""
+    wanted = {"codes": profile.checks_codes, "arithmetic": profile.checks_arithmetic}
+    for name, enabled in wanted.items():
+        if not enabled:
+            result.checks[name] = CheckStatus.DISABLED
+    document = result.document
+    if result.checks["schema"] is not CheckStatus.VALID or document is None:
+        return
+    checker = content if content is not None else ContentChecker(schemas, CodeLists.default())
+    if wanted["codes"]:
+        try:
+            checker.check_codes(document)
+            result.checks["codes"] = CheckStatus.VALID
+        except ContentError as error:
+            result.fail("codes", error)
+    if wanted["arithmetic"]:
+        try:
+            checker.check_arithmetic(document)
+            result.checks["arithmetic"] = CheckStatus.VALID
+        except ContentError as error:
+            result.fail("arithmetic", error)

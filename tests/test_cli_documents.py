@@ -56,11 +56,13 @@ def test_every_example_signs_and_verifies(example: Path, authorities: dict[str, 
     signed = tmp_path / "signed.json"
     code, output = cli("doc", "sign", "--authority-dir", issuer, example, "-o", signed)
     assert code == 0, output
-    code, output = cli("doc", "verify", signed, "--anchor", issuer / "root.pem", "--json")
+    code, output = cli("doc", "verify", signed, "--anchor", issuer / "root.pem", "--json",
+                       "--profile", "strict")
     report = json.loads(output)
     assert code == 0 and report["valid"] is True
+    assert report["profile"] == "strict"
     assert report["checks"] == {"json": "VALID", "integrity": "VALID", "chain": "VALID",
-                                "schema": "VALID"}
+                                "schema": "VALID", "codes": "VALID", "arithmetic": "VALID"}
 
 
 @pytest.fixture

@@ -21,12 +21,14 @@ from typing import Any
 from cryptography import x509
 
 from protocol.certificates import CertUsage, authority_id_of
+from protocol.content import ContentChecker
 from protocol.documents import DocumentSchemas
 from protocol.errors import ProtocolError
 from protocol.jws import GeneralJWS, IntegrityEvidence
 from protocol.limits import DEFAULT_LIMITS, Limits
 from protocol.reason_codes import ReasonCode
 from protocol.signed_document import DocumentVerification, verify_document
+from protocol.validation_profile import DEFAULT_PROFILE, ValidationProfile
 from trust_registry.decision import Acceptance, recognise
 from trust_registry.errors import TrustError
 from trust_registry.registry import TrustRegistry
@@ -110,11 +112,15 @@ def verify_and_decide(
     schemas: DocumentSchemas,
     limits: Limits = DEFAULT_LIMITS,
     extra_anchors: tuple[x509.Certificate, ...] = (),
+    profile: ValidationProfile = DEFAULT_PROFILE,
+    content: ContentChecker | None = None,
 ) -> RecognitionResult:
-    """The checks and the decision of ``verify_and_recognise``, as values (no report built)."""
+    """The checks and the decision of ``verify_and_recognise``, as values (no report built);
+    ``profile`` and ``content`` as for ``verify_document``."""
     result = verify_document(data, anchors=lambda ev: issuer_anchors(registry, ev, extra_anchors),
                              at=at, schemas=schemas, limits=limits,
-                             chain_check=None if extra_anchors else cached_chain_check(registry))
+                             chain_check=None if extra_anchors else cached_chain_check(registry),
+                             profile=profile, content=content)
     if result.document is None or not result.valid:
         return RecognitionResult(result, None, None, registry.version)
     try:
@@ -134,7 +140,11 @@ def verify_and_recognise(
     schemas: DocumentSchemas,
     limits: Limits = DEFAULT_LIMITS,
     extra_anchors: tuple[x509.Certificate, ...] = (),
+    profile: ValidationProfile = DEFAULT_PROFILE,
+    content: ContentChecker | None = None,
 ) -> dict[str, Any]:
-    """The verification report with a ``recognition`` member (see the module docstring)."""
+    """The verification report with a ``recognition`` member (see the module docstring);
+    ``profile`` and ``content`` as for ``verify_document``."""
     return verify_and_decide(data, registry=registry, receiver=receiver, at=at, schemas=schemas,
-                             limits=limits, extra_anchors=extra_anchors).report()
+                             limits=limits, extra_anchors=extra_anchors, profile=profile,
+                             content=content).report()

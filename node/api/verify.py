@@ -18,12 +18,13 @@ router = APIRouter(prefix="/v1", tags=["verify"])
 async def verify_document(request: Request, ctx: ContextDep,
                           principal: PrincipalDep) -> dict[str, Any]:
     """Body: a signed document (JWS JSON). Answer: the named checks (json, integrity, chain,
-    schema), the reason codes, and ``recognition`` as this node would decide it now."""
+    schema, and codes and arithmetic as this node's validation profile runs them), the
+    profile, the reason codes, and ``recognition`` as this node would decide it now."""
     body = await read_body(request, ctx.limits.max_document_bytes)
 
     def _run() -> dict[str, Any]:
         return trust.verify_and_recognise(
             body, registry=ctx.registry.current(), receiver=ctx.authority_id, at=utc_now(),
-            schemas=ctx.schemas, limits=ctx.limits)
+            schemas=ctx.schemas, limits=ctx.limits, profile=ctx.profile, content=ctx.content)
 
     return await run_in_threadpool(_run)

@@ -22,6 +22,12 @@ from protocol.documents import DocumentSchemas
 from protocol.signed_document import sign_document, verify_document
 from protocol.strict_json import parse_json
 from protocol.timeutil import parse_time, utc_now
+from protocol.validation_profile import ValidationProfile
+
+ProfileOption = Annotated[ValidationProfile | None, typer.Option(
+    "--profile", help="Validation profile: syntax (codes by pattern), standard (codes by "
+    "membership of their lists), strict (and arithmetic); default "
+    "TRADEACCORD_VALIDATION_PROFILE or standard")]
 
 doc_app = typer.Typer(help="Trade documents: sign, verify, submit, send, status, export, import.",
                       no_args_is_help=True)
@@ -33,9 +39,13 @@ def sign(
     input_file: Annotated[Path, typer.Argument(metavar="IN.json")],
     authority_dir: Annotated[Path, typer.Option(help="The issuing authority's directory")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the JWS")],
+    profile: ProfileOption = None,
 ) -> None:
-    """Validate IN.json against its type's schema and sign it (JWS General Serialization)."""
+    """Validate IN.json against its type's schema and the validation profile (codes by
+    membership, arithmetic when strict) and sign it (JWS General Serialization). A refusal
+    names the JSON pointer (exit 1)."""
     from node.services.preparation import prepare, require_issuer_role
+    from protocol.content import ContentChecker
 
     settings = load_settings()
     document = parse_json(read_bytes(input_file), max_bytes=settings.max_document_bytes,
@@ -43,7 +53,9 @@ def sign(
     authority = AuthorityDirectory.open(authority_dir)
     now = utc_now()
     prepared = prepare(document, authority.authority_id, now)
-    DocumentSchemas.load().validate(prepared)
+    schemas = DocumentSchemas.load()
+    schemas.validate(prepared)
+    ContentChecker.load(schemas).check(prepared, profile or settings.validation_profile)
     require_issuer_role(authority.roles, str(prepared["type"]), authority.authority_id)
     signer = authority.document_signer(settings.passphrase_bytes())
     jws = sign_document(prepared, signer, signed_at=now)
@@ -64,8 +76,10 @@ def verify(
     at: Annotated[str | None, typer.Option(help="Verification time (RFC 3339); default now")]
     = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report")] = False,
+    profile: ProfileOption = None,
 ) -> None:
-    """Check integrity, certificate chain and schema (and, with --registry, recognition).
+    """Check integrity, certificate chain, schema, and codes and arithmetic as the
+    validation profile asks (and, with --registry, recognition).
 
     Exit 0 when valid (and recognised, with --registry); 1 when not; 2 on usage errors.
     """
@@ -81,15 +95,16 @@ def verify(
     anchors = [load_certificate_pem(read_bytes(path)) for path in anchor or []]
     data = read_bytes(input_file)
     schemas = DocumentSchemas.load()
+    chosen = profile or settings.validation_profile
     if registry is not None:
         from node.cli.recognition import verify_with_registry
 
         report = verify_with_registry(data, registry_path=registry, receiver=str(as_authority),
                                       extra_anchors=anchors, at=when, schemas=schemas,
-                                      limits=settings.limits())
+                                      limits=settings.limits(), profile=chosen)
     else:
         result = verify_document(data, anchors=anchors, at=when, schemas=schemas,
-                                 limits=settings.limits())
+                                 limits=settings.limits(), profile=chosen)
         report = result.summary()
     _print_report(report, as_json)
     raise typer.Exit(EXIT_OK if report["valid"] else EXIT_REFUSED)
@@ -101,7 +116,7 @@ def _print_report(report: dict[str, Any], as_json: bool) -> None:
         return
     document = report["document"]
     typer.echo(f"document {document.get('id')} ({document.get('type')}) "
-               f"from {document.get('issuer')}")
+               f"from {document.get('issuer')}, profile {report.get('profile')}")
     for name, status in report["checks"].items():
         typer.echo(f"  {name:<12} {status}")
     recognition = report.get("recognition")

@@ -51,6 +51,8 @@ COMMANDS: dict[str, _Entry] = {
                        "The trust registry: authorities, agreements, snapshots."),
     "agreement": _Entry("node.cli.agreement_cmd", "agreement_app",
                         "Bilateral agreements: propose, countersign, show, status."),
+    "conformance": _Entry("node.cli.conformance_cmd", "conformance_app",
+                          "Conformance kit: prove a node speaks the peer protocol."),
 }
 """Every top-level command, in the order ``--help`` lists them (typer's: commands, then
 groups)."""

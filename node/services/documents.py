@@ -74,7 +74,7 @@ def submit(ctx: NodeContext, session: Session, principal: Principal, document: A
     transaction (the outbox rule). Re-submitting an identical id answers CONFLICT."""
     require_role(principal, Role.TRADER, Role.OFFICER)
     prepared = prepare(document, ctx.authority_id, at)
-    ctx.schemas.validate(prepared)
+    ctx.validate_for_signing(prepared)
     require_issuer_role(ctx.registry.current(session).authorities[ctx.authority_id].roles,  # type: ignore[index]
                         str(prepared["type"]), ctx.authority_id)
     parties = party_ids(prepared)

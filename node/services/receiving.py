@@ -147,7 +147,7 @@ def _decide(ctx: NodeContext, registry: TrustRegistry, envelope: Envelope, jws: 
         jws,
         anchors=lambda evidence: trust.issuer_anchors(registry, evidence, at),
         at=at, schemas=ctx.schemas, limits=ctx.limits,
-        chain_check=cached_chain_check(registry))
+        chain_check=cached_chain_check(registry), profile=ctx.profile, content=ctx.content)
     document = verification.document
     header = document or {}
     reasons = list(verification.reasons)

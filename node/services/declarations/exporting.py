@@ -127,7 +127,8 @@ def recognition_of(ctx: NodeContext, registry: TrustRegistry, jws: GeneralJWS,
     """
     verification = verify_document(jws, anchors=lambda ev: trust.issuer_anchors(registry, ev, at),
                                    at=at, schemas=ctx.schemas, limits=ctx.limits,
-                                   chain_check=cached_chain_check(registry))
+                                   chain_check=cached_chain_check(registry),
+                                   profile=ctx.profile, content=ctx.content)
     if not verification.valid or verification.document is None:
         code = verification.reasons[0] if verification.reasons else ReasonCode.SCHEMA_INVALID
         raise RequestError(code, f"{pointer}: the signed document does not verify: "
@@ -155,7 +156,7 @@ def _resolve(ctx: NodeContext, session: Session, registry: TrustRegistry, princi
             raise RequestError(error.code, f"{item.pointer}/document: {error.message}",
                                pointer=f"{item.pointer}/document") from error
         try:
-            ctx.schemas.validate(prepared)
+            ctx.validate_for_signing(prepared)
         except ProtocolError as error:
             pointer = f"{item.pointer}/document{error.context.get('pointer', '')}"
             raise RequestError(error.code, f"{item.pointer}/document: {error.message}",
