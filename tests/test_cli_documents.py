@@ -212,7 +212,7 @@ def test_doc_verify_x5c_with_non_ascii_character_exits_1_with_reason_code(
     header["x5c"][0] = header["x5c"][0][:10] + "é" + header["x5c"][0][11:]
     jws["signatures"][0]["protected"] = b64url_encode(json.dumps(header).encode())
     code, report = _verify_bytes(json.dumps(jws).encode(),
-                                 authorities["SG-CUSTOMS"] / "root.pem", tmp_path)
+                                 authorities["SG-CHAMBER"] / "root.pem", tmp_path)
     assert code == 1 and report["reasons"] == ["CERT_MALFORMED"]
 
 
@@ -220,7 +220,7 @@ def test_doc_verify_x5c_with_non_ascii_character_exits_1_with_reason_code(
 def signed_once(authorities: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
                 ) -> dict[str, object]:
     out = tmp_path_factory.mktemp("signed") / "coo.json"
-    code, output = cli("doc", "sign", "--authority-dir", authorities["SG-CUSTOMS"],
+    code, output = cli("doc", "sign", "--authority-dir", authorities["SG-CHAMBER"],
                        EXAMPLES[[p.stem for p in EXAMPLES].index("certificate-of-origin")],
                        "-o", out)
     assert code == 0, output
@@ -235,7 +235,7 @@ def test_doc_verify_exits_with_a_reason_code_never_a_traceback(
         tmp_path_factory: pytest.TempPathFactory, data: st.DataObject) -> None:
     value = data.draw(mutations(signed_once) | st.binary(max_size=64).map(_raw))
     raw = value.data if isinstance(value, _raw) else json.dumps(value).encode()
-    code, report = _verify_bytes(raw, authorities["SG-CUSTOMS"] / "root.pem",
+    code, report = _verify_bytes(raw, authorities["SG-CHAMBER"] / "root.pem",
                                  tmp_path_factory.mktemp("fuzz"))
     assert (code, report["valid"]) in ((0, True), (1, False))
     assert code == 0 or report["reasons"]
