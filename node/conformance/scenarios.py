@@ -392,8 +392,9 @@ SCENARIOS: tuple[Scenario, ...] = (
              "The same message id with other content is refused: MESSAGE_DUPLICATE",
              {"http": 409, "code": "MESSAGE_DUPLICATE"}, _same_id_other_digest),
     Scenario("sender-document-duplicate", Side.SENDER,
-             "An accepted document in a new envelope is rejected: DOCUMENT_DUPLICATE",
-             {"http": 200, "outcome": "rejected", "reasons": ["DOCUMENT_DUPLICATE"]},
+             "An accepted document in a new envelope is answered with its original decision "
+             "(accepted, as DCSA PINT's DUPE), not decided twice",
+             {"http": 200, "outcome": "accepted", "reasons": []},
              _document_duplicate),
     Scenario("sender-wrong-recipient", Side.SENDER,
              "An envelope addressed to another authority: 421 WRONG_RECIPIENT",
