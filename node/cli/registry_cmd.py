@@ -112,6 +112,14 @@ def _report(old: TrustRegistry, new: TrustRegistry, path: Path, what: str) -> No
         typer.echo(f"{path}: version {new.version}: {what}")
 
 
+def _warn_node_certificate(registry: TrustRegistry, authority_id: str) -> None:
+    """Warn (stderr) when the entry has an endpoint but no node certificate."""
+    from node.services.trust import authority_warnings
+
+    for warning in authority_warnings(registry.authorities[AuthorityId(authority_id)]):
+        typer.echo(f"warning: {warning}", err=True)
+
+
 def _read_profile(path: Path | None) -> ReliabilityProfile:
     return ReliabilityProfile({}) if path is None else ReliabilityProfile.from_dict(read_json(path))
 
@@ -195,6 +203,7 @@ def add_authority(
     save_registry(registry_file, updated)
     _report(registry, updated, registry_file, f"added {authority.id} "
             f"(anchor SHA-256 {fingerprint(root)})")
+    _warn_node_certificate(updated, authority.id)
     if not authority.roles:
         typer.echo(f"warning: {authority.id} holds no role: its certificates of origin, "
                    "phytosanitary certificates, declarations and decisions will not be "
@@ -229,6 +238,7 @@ def update_authority(
         reliability=_read_profile(profile) if profile is not None else None)
     save_registry(registry_file, updated)
     _report(registry, updated, registry_file, f"updated {authority_id}")
+    _warn_node_certificate(updated, authority_id)
 
 
 @registry_app.command("add-agreement")
