@@ -20,7 +20,15 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 from node.authority import AuthorityDirectory, write_atomic
-from node.cli.common import UsageProblem, handle_errors, load_settings, read_bytes
+from node.cli.common import (
+    STDOUT,
+    AuthorityDirOption,
+    UsageProblem,
+    handle_errors,
+    load_settings,
+    note,
+    read_bytes,
+)
 from protocol.certificates import fingerprint, load_certificate_pem
 from protocol.errors import CertificateError, JSONInputError
 from protocol.jws import Signer
@@ -42,7 +50,7 @@ registry_app = typer.Typer(help="The trust registry: authorities, agreements, sn
                            no_args_is_help=True)
 
 RegistryFile = Annotated[Path, typer.Argument(metavar="REG.json", help="The registry working file")]
-AuthorityDir = Annotated[Path, typer.Option("--authority-dir", help="The authority directory")]
+AuthorityDir = AuthorityDirOption
 
 
 # -- shared plumbing (also used by agreement_cmd) -------------------------------------------
@@ -131,7 +139,8 @@ def _read_profile(path: Path | None) -> ReliabilityProfile:
 @handle_errors
 def init(
     authority_dir: AuthorityDir,
-    output: Annotated[Path, typer.Option("-o", "--output", help="REG.json to create")],
+    output: Annotated[Path, typer.Option(
+        "-o", "--output", help="REG.json to create (- for standard output)")],
     endpoint: Annotated[list[str] | None, typer.Option(help="This node's URL (repeatable)")] = None,
     profile: Annotated[Path | None, typer.Option(
         help="Reliability profile JSON (default: DIR/reliability.json, else keyProtection "
@@ -139,7 +148,7 @@ def init(
     force: Annotated[bool, typer.Option(help="Overwrite an existing output file")] = False,
 ) -> None:
     """Create a registry owned by DIR's authority, holding that authority (version 1)."""
-    if output.exists() and not force:
+    if output != STDOUT and output.exists() and not force:
         raise UsageProblem(f"{output} exists (use --force to overwrite it)")
     directory = open_directory(authority_dir)
     default_profile = authority_dir / "reliability.json"
@@ -160,8 +169,8 @@ def init(
     )
     registry = TrustRegistry.create(owner)
     save_registry(output, registry)
-    typer.echo(f"{output}: registry of {owner.id}, version {registry.version}")
-    typer.echo(f"  anchor SHA-256 {fingerprint(root)}")
+    note(f"{output}: registry of {owner.id}, version {registry.version}", output)
+    note(f"  anchor SHA-256 {fingerprint(root)}", output)
 
 
 @registry_app.command("add-authority")
@@ -322,7 +331,8 @@ def rotate_anchor(
 def export(
     registry_file: RegistryFile,
     authority_dir: AuthorityDir,
-    output: Annotated[Path, typer.Option("-o", "--output", help="SNAPSHOT.json to write")],
+    output: Annotated[Path, typer.Option(
+        "-o", "--output", help="SNAPSHOT.json to write (- for standard output)")],
     expires_in: Annotated[float, typer.Option(min=0.001, help="Days until the snapshot expires")] = 7.0,
 ) -> None:
     """Sign a snapshot of the registry with the owner's root key."""
@@ -332,8 +342,8 @@ def export(
     snapshot = registry.export_snapshot(root_signer(open_directory(authority_dir)), at=at,
                                         expires_at=expires_at)
     write_json(output, snapshot.to_dict())
-    typer.echo(f"{output}: snapshot of {registry.owner} version {registry.version}, "
-               f"expires {format_time(expires_at)}")
+    note(f"{output}: snapshot of {registry.owner} version {registry.version}, "
+         f"expires {format_time(expires_at)}", output)
 
 
 @registry_app.command("import")
