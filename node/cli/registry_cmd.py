@@ -19,7 +19,7 @@ import typer
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from node.authority import AuthorityDirectory, write_atomic
+from node.authority import AuthorityDirectory
 from node.cli.common import (
     STDOUT,
     AuthorityDirOption,
@@ -28,6 +28,7 @@ from node.cli.common import (
     load_settings,
     note,
     read_bytes,
+    write_output,
 )
 from protocol.certificates import fingerprint, load_certificate_pem
 from protocol.errors import CertificateError, JSONInputError
@@ -81,8 +82,9 @@ def read_json(path: Path, *, max_bytes: int = DEFAULT_REGISTRY_LIMITS.max_regist
 
 
 def write_json(path: Path, value: Any) -> None:
-    """Write JSON atomically (readers see the old or the new file, never a mix)."""
-    write_atomic(path, (json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
+    """Write JSON atomically (readers see the old or the new file, never a mix); ``-`` is
+    standard output."""
+    write_output(path, (json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
                         + "\n").encode("utf-8"))
 
 
