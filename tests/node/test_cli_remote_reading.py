@@ -109,7 +109,7 @@ def test_reading_documents_inbox_and_outbox(network_factory: Callable[..., Netwo
     # The operator's outbox: the delivered envelope; a retry of it is refused.
     result = cli("outbox", "list", *operator)
     header, *rows = result.stdout.splitlines()
-    assert header.split()[:4] == ["MESSAGE-ID", "KIND", "TO", "STATE"]
+    assert header.split()[:4] == ["MESSAGE-ID", "KIND", "TO", "STATE"] and rows
     messages = json.loads(cli("outbox", "list", "--json", *operator).stdout)
     delivered = [m for m in messages if m["state"] == "delivered"]
     assert delivered and all(m["messageId"] in result.stdout for m in messages)
