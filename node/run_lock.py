@@ -50,7 +50,9 @@ class RunLock:
 
     def release(self) -> None:
         """Empty the file and drop the lock (the file stays: removing it would race with a
-        starter that has just opened it)."""
+        starter that has just opened it). A process that ends without calling this (a
+        signal uvicorn re-raises, ``kill -9``) leaves its pid in the file, and the kernel
+        drops the lock all the same."""
         if self._fd is None:
             return
         with contextlib.suppress(OSError):
