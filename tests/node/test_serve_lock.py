@@ -37,8 +37,12 @@ class Serve:
         self.lines: Queue[str] = Queue()
         assert self.process.stdout is not None
         stdout = self.process.stdout
-        threading.Thread(target=lambda: [self.lines.put(line) for line in stdout],
-                         daemon=True).start()
+
+        def _read() -> None:
+            for line in stdout:
+                self.lines.put(line)
+
+        threading.Thread(target=_read, daemon=True).start()
 
     def url(self, timeout: float = 90) -> str:
         """The URL from the line it prints when listening (bounded wait)."""
