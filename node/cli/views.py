@@ -111,8 +111,8 @@ def delivery_lines(deliveries: Sequence[Mapping[str, Any]]) -> list[str]:
 
 def document_lines(view: Mapping[str, Any]) -> list[str]:
     """A document as the node holds it: what it is, where it stands, and its content."""
-    lines = [f"document {view['id']} ({view['type']} {view.get('version', '')})".rstrip()
-             .replace(" )", ")"),
+    kind = " ".join(str(part) for part in (view["type"], view.get("version")) if part)
+    lines = [f"document {view['id']} ({kind})",
              f"  issuer: {view.get('issuer')}",
              f"  direction: {view.get('direction')}",
              f"  created: {view.get('createdAt')}",

@@ -272,3 +272,40 @@ def test_audit_log_pages_and_filters(authority: AuthorityDirectory) -> None:
                           env=env).stdout) == []
     result = cli("audit", "log", "--since", "yesterday", env=env)
     assert result.exit_code == 2 and "--since" in result.stderr
+
+
+# -- the plain-text views ---------------------------------------------------------------------
+
+
+def test_table_has_a_header_and_says_when_nothing_was_found() -> None:
+    from node.cli.views import table
+
+    assert table([("ID", "id")], [], "no documents found") == ["no documents found"]
+    assert table([("ID", "id"), ("REASONS", "reasons"), ("AS", "as")],
+                 [{"id": "a", "reasons": ["X", "Y"], "as": None},
+                  {"id": "longer", "reasons": [], "as": "coo"}], "none") == [
+        "ID      REASONS  AS", "a       X,Y      -", "longer  -        coo"]
+
+
+def test_a_document_reads_as_a_form_with_the_officers_reason() -> None:
+    import base64
+
+    from node.cli.views import document_lines
+
+    payload = {"id": "d1", "goods": [{"line": 1, "hs": "0101"}], "exporter": {"name": "A"},
+               "paid": True}
+    encoded = base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
+    view = {"id": "d1", "type": "certificate-of-origin", "version": "1.0",
+            "issuer": "SG-CUSTOMS", "direction": "inbound", "createdAt": "2026-12-01T00:00:00Z",
+            "sha256": "ab", "receivedFrom": "SG-CUSTOMS", "outcome": "rejected",
+            "reasons": ["REJECTED_BY_OFFICER"], "checks": {"integrity": "pass"},
+            "recognisedAs": None, "decidedBy": "officer:1", "decisionReason": "not presented",
+            "signed": {"payload": encoded, "signatures": []}}
+    lines = document_lines(view)
+    assert lines[0] == "document d1 (certificate-of-origin 1.0)"
+    assert "  outcome: rejected REJECTED_BY_OFFICER" in lines
+    assert "    integrity    pass" in lines
+    assert "  reason: not presented" in lines
+    content = lines[lines.index("content:") + 1:]
+    assert content == ["  id: d1", "  goods:", "    [1]", "      line: 1", "      hs: 0101",
+                       "  exporter:", "    name: A", "  paid: yes"]
