@@ -144,13 +144,17 @@ class NodeClient:
     def status(self, document_id: str) -> dict[str, Any]:
         return self._request("GET", f"/v1/documents/{document_id}/status").json()  # type: ignore[no-any-return]
 
-    def documents(self, direction: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
-        return self._request("GET", "/v1/documents", params={"direction": direction,  # type: ignore[no-any-return]
-                                                             "limit": limit}).json()["documents"]
+    def documents(self, direction: str | None = None, limit: int = 100,
+                  after: int | None = None) -> list[dict[str, Any]]:
+        """Documents visible to the caller, newest first; ``after``: a ``cursor`` to page
+        on from."""
+        return self._request("GET", "/v1/documents", params={  # type: ignore[no-any-return]
+            "direction": direction, "limit": limit, "after": after}).json()["documents"]
 
-    def inbox(self, outcome: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
-        return self._request("GET", "/v1/inbox", params={"outcome": outcome,  # type: ignore[no-any-return]
-                                                         "limit": limit}).json()["documents"]
+    def inbox(self, outcome: str | None = None, limit: int = 100,
+              after: int | None = None) -> list[dict[str, Any]]:
+        return self._request("GET", "/v1/inbox", params={  # type: ignore[no-any-return]
+            "outcome": outcome, "limit": limit, "after": after}).json()["documents"]
 
     def release(self, document_id: str, reason: str | None = None) -> dict[str, Any]:
         body = {"reason": reason} if reason else {}
@@ -227,8 +231,10 @@ class NodeClient:
     def import_snapshot(self, snapshot: bytes) -> dict[str, Any]:
         return self._request("POST", "/v1/registry/snapshots", content=snapshot).json()  # type: ignore[no-any-return]
 
-    def outbox(self, state: str | None = None) -> list[dict[str, Any]]:
-        return self._request("GET", "/v1/outbox", params={"state": state}).json()["messages"]  # type: ignore[no-any-return]
+    def outbox(self, state: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """Outbound messages (operators), newest first."""
+        return self._request("GET", "/v1/outbox", params={  # type: ignore[no-any-return]
+            "state": state, "limit": limit}).json()["messages"]
 
     def retry(self, message_id: str) -> dict[str, Any]:
         return self._request("POST", f"/v1/outbox/{message_id}/retry").json()  # type: ignore[no-any-return]
@@ -245,11 +251,16 @@ class NodeClient:
 
 
 def _client_error(response: httpx.Response) -> ClientError:
+    """The node's refusal, read from either error form: the legacy
+    ``{"error": {"code", "message", "reasons"}}`` or RFC 9457 problem details with ``code``,
+    ``reasons`` and ``detail`` as top-level members (both may be present)."""
     try:
-        error = response.json()["error"]
+        body = response.json()
+        error = body["error"] if isinstance(body.get("error"), dict) else body
         code = ReasonCode(error["code"])
-        reasons = tuple(ReasonCode(r) for r in error.get("reasons", []))
-        return ClientError(response.status_code, code, str(error.get("message", "")), reasons)
-    except (ValueError, KeyError, TypeError):
+        reasons = tuple(ReasonCode(r) for r in error.get("reasons") or [])
+        message = error.get("message", error.get("detail", body.get("detail", "")))
+        return ClientError(response.status_code, code, str(message or ""), reasons)
+    except (ValueError, KeyError, TypeError, AttributeError):
         return ClientError(response.status_code, ReasonCode.INTERNAL_ERROR,
                            response.text[:200], ())

@@ -61,6 +61,7 @@ _STATUS: dict[ReasonCode, int] = {
     ReasonCode.AUTH_REQUIRED: 401,
     ReasonCode.ENVELOPE_SIGNATURE_INVALID: 401,
     ReasonCode.SENDER_UNKNOWN: 403,
+    ReasonCode.NODE_CERTIFICATE_MISSING: 401,
     ReasonCode.FORBIDDEN: 403,
     ReasonCode.NOT_FOUND: 404,
     ReasonCode.DOC_TYPE_UNKNOWN: 422,

@@ -90,6 +90,7 @@ class ReasonCode(StrEnum):
     REJECTED_BY_OFFICER = "REJECTED_BY_OFFICER"
     PEER_UNREACHABLE = "PEER_UNREACHABLE"
     PEER_REFUSED = "PEER_REFUSED"
+    NODE_CERTIFICATE_MISSING = "NODE_CERTIFICATE_MISSING"
     # -- declarations and clearance --
     RECONCILIATION_MISMATCH = "RECONCILIATION_MISMATCH"
     CERTIFICATE_NOT_RECOGNISED = "CERTIFICATE_NOT_RECOGNISED"
@@ -206,6 +207,9 @@ _DESCRIPTIONS: dict[ReasonCode, str] = {
     ReasonCode.REJECTED_BY_OFFICER: "An officer rejected the document after review.",
     ReasonCode.PEER_UNREACHABLE: "The peer node could not be reached; delivery will be retried.",
     ReasonCode.PEER_REFUSED: "The peer node refused the envelope.",
+    ReasonCode.NODE_CERTIFICATE_MISSING: "The receiver's registry holds no node certificate for the "
+    "sending authority, so none of its envelopes can be authenticated (add one with "
+    "`registry update-authority --node-cert`).",
     ReasonCode.RECONCILIATION_MISMATCH: "The declaration's documents disagree; the findings name the "
     "rule, the documents, the fields and the values.",
     ReasonCode.CERTIFICATE_NOT_RECOGNISED: "A certificate the declaration relies on is not "

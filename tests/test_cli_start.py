@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import typer
@@ -44,15 +45,30 @@ def test_help_imports_no_heavy_library() -> None:
 
 
 @pytest.mark.parametrize("module", ["authority_cmd", "doc_cmd", "inbox_cmd", "demo_cmd",
-                                    "registry_cmd", "agreement_cmd"])
+                                    "registry_cmd", "agreement_cmd", "node_cmd", "outbox_cmd",
+                                    "views", "common"])
 def test_offline_command_groups_import_no_heavy_library(module: str) -> None:
     # The commands that need one import it themselves (rich for the registry's tables,
     # httpx for the commands that call a node, the storage layer for `doc sign`'s prepare).
     assert imported_after(f"import node.cli.{module}") == []
 
 
+@pytest.mark.parametrize("argv", [
+    ["--version"], ["doc", "list", "--help"], ["doc", "get", "--help"],
+    ["inbox", "show", "--help"], ["outbox", "list", "--help"], ["outbox", "retry", "--help"],
+    ["audit", "log", "--help"], ["node", "--help"], ["node", "serve", "--help"],
+    ["node", "apikey", "create", "--help"],
+], ids=" ".join)
+def test_new_commands_help_imports_no_heavy_library(argv: list[str]) -> None:
+    # Issue 12: the commands added for a new user start without FastAPI, SQLAlchemy, httpx
+    # or uvicorn (a group's own help is typer's, which renders it with rich).
+    code = (f"from node.cli.main import main\nsys.argv = ['tradeaccord', *{argv!r}]\n"
+            "try:\n    main()\nexcept SystemExit as exit:\n    assert exit.code == 0, exit.code\n")
+    assert [name for name in imported_after(code) if name != "rich"] == []
+
+
 def test_the_lazy_root_lists_what_build_app_builds() -> None:
-    eager = typer.main.get_command(build_app())
+    eager: Any = typer.main.get_command(build_app())  # a group: it has ``commands``
     lazy = lazy_root()
     assert list(lazy.commands) == list(eager.commands) == list(COMMANDS)
     for name, entry in COMMANDS.items():

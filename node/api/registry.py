@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from node.api.deps import ContextDep, IdPath, PrincipalDep, read_body, read_json, require_object
 from node.context import NodeContext
 from node.errors import RequestError
+from node.services import trust
 from node.services.apikeys import Principal, Role
 from node.services.documents import require_role
 from node.storage.database import storage_errors, write_session
@@ -79,11 +80,14 @@ def get_registry(ctx: ContextDep, principal: PrincipalDep) -> dict[str, Any]:
 @router.post("/authorities", operation_id="addAuthority")
 async def add_authority(request: Request, ctx: ContextDep,
                         principal: PrincipalDep) -> dict[str, Any]:
-    """Operator: add an authority (the registry's JSON form of one authority)."""
+    """Operator: add an authority (the registry's JSON form of one authority). The answer's
+    ``warnings`` say what the entry lacks (an endpoint without a node certificate)."""
     require_role(principal, Role.OPERATOR)
     authority = Authority.from_dict(await read_json(request, ctx))
-    return await _change(ctx, principal, "add-authority",
-                         lambda registry: registry.add_authority(authority))
+    answer = await _change(ctx, principal, "add-authority",
+                           lambda registry: registry.add_authority(authority))
+    # Recorded all the same; the operator is told what will go wrong (issue 12).
+    return {**answer, "warnings": trust.authority_warnings(authority)}
 
 
 @router.post("/agreements", operation_id="addAgreement")

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from node.cli.common import UsageProblem, handle_errors
+from node.cli.common import UsageProblem, handle_errors, note
 from node.cli.registry_cmd import (
     AuthorityDir,
     RegistryFile,
@@ -61,7 +61,8 @@ def propose(
     authority_dir: AuthorityDir,
     partner: Annotated[str, typer.Option(help="The partner authority id")],
     doc_type: Annotated[list[str], typer.Option(help="Document type covered (repeatable)")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="PROPOSAL.json to write")],
+    output: Annotated[Path, typer.Option(
+        "-o", "--output", help="PROPOSAL.json to write (- for standard output)")],
     recognised_as: Annotated[list[str] | None, typer.Option(
         help="The receiver's domestic type: once for all types, or once per --doc-type "
              "(default: each type as itself)")] = None,
@@ -104,8 +105,8 @@ def propose(
     )
     proposal = propose_agreement(agreement, root_signer(directory), signed_at=at)
     write_json(output, proposal.to_dict())
-    typer.echo(f"{output}: proposal {agreement.agreement_id} signed by {proposer}; "
-               f"send it to {partner} to countersign")
+    note(f"{output}: proposal {agreement.agreement_id} signed by {proposer}; "
+         f"send it to {partner} to countersign", output)
 
 
 @agreement_app.command("countersign")
@@ -113,14 +114,15 @@ def propose(
 def countersign(
     authority_dir: AuthorityDir,
     proposal: Annotated[Path, typer.Argument(metavar="PROPOSAL.json")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="AGREEMENT.json to write")],
+    output: Annotated[Path, typer.Option(
+        "-o", "--output", help="AGREEMENT.json to write (- for standard output)")],
 ) -> None:
     """Add DIR's root signature to a partner's proposal."""
     directory = open_directory(authority_dir)
     signed = countersign_agreement(read_json(proposal, max_bytes=PROPOSAL_MAX_BYTES),
                                    root_signer(directory), signed_at=now())
     write_json(output, signed.to_dict())
-    typer.echo(f"{output}: countersigned by {directory.authority_id}")
+    note(f"{output}: countersigned by {directory.authority_id}", output)
 
 
 def _signature_rows(jws: GeneralJWS, parties: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -224,9 +226,9 @@ def _status_command(status: AgreementStatus, authority_dir: Path, registry_file:
     if output is not None:
         write_json(output, statement.to_dict())
     save_registry(registry_file, updated)
-    typer.echo(f"{registry_file}: version {updated.version}: {agreement_id} {status.value} "
-               f"from {format_time(updated.agreement(agreement_id).status_changes[-1].effective_at)}"
-               + (f"; statement written to {output}" if output else ""))
+    note(f"{registry_file}: version {updated.version}: {agreement_id} {status.value} "
+         f"from {format_time(updated.agreement(agreement_id).status_changes[-1].effective_at)}"
+         + (f"; statement written to {output}" if output else ""), output)
 
 
 AgreementIdOption = Annotated[str, typer.Option("--agreement-id", help="The agreement")]
@@ -234,7 +236,7 @@ EffectiveOption = Annotated[str | None, typer.Option(
     help="Effective time (RFC 3339, default now; not earlier than now)")]
 ReasonOption = Annotated[str, typer.Option(help="Why (recorded in the signed statement)")]
 StatementOption = Annotated[Path | None, typer.Option(
-    "-o", "--output", help="Also write the signed statement here, for the partner")]
+    "-o", "--output", help="Also write the signed statement here, for the partner (- for standard output)")]
 
 
 @agreement_app.command("suspend")

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from node.cli.common import EXIT_OK, EXIT_REFUSED, UsageProblem, handle_errors
+from node.cli.common import EXIT_OK, EXIT_REFUSED, UsageProblem, handle_errors, print_json
 
 conformance_app = typer.Typer(help="Conformance kit: prove a node speaks the peer protocol.",
                               no_args_is_help=True)
@@ -45,6 +45,9 @@ def run(
     workdir: Annotated[Path | None, typer.Option(
         help="Where the kit keeps its throw-away authority (default: a temporary directory)")]
     = None,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print the report (as written to --report) instead of progress lines; "
+        "errors as a JSON object")] = False,
 ) -> None:
     """Play the scenarios (registry, then the kit as sender and/or receiver) and write the
     report. Exit 0 when every scenario passed (skips allowed), 1 otherwise, 2 on usage."""
@@ -60,6 +63,8 @@ def run(
         sides = {Side.SENDER} if as_sender else {Side.RECEIVER}
 
     def progress(entry: dict[str, Any]) -> None:
+        if as_json:
+            return
         typer.echo(f"{entry['result']:<4} {entry['id']}  {entry['title']}")
         if entry["result"] == "fail":
             typer.echo(f"       expected {entry['expected']}")
@@ -75,6 +80,9 @@ def run(
             raise UsageProblem(str(exc)) from exc
     write_report(result, report)
     summary = result["summary"]
+    if as_json:
+        print_json(result)
+        raise typer.Exit(EXIT_OK if summary["failed"] == 0 else EXIT_REFUSED)
     typer.echo(f"{summary['passed']} passed, {summary['failed']} failed, "
                f"{summary['skipped']} skipped -> {report}")
     raise typer.Exit(EXIT_OK if summary["failed"] == 0 else EXIT_REFUSED)

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from node.authority import AuthorityDirectory, write_atomic
+from node.authority import AuthorityDirectory
 from node.cli.common import (
     EXIT_OK,
     EXIT_REFUSED,
+    STDOUT,
+    AuthorityDirOption,
+    JsonOption,
     UsageProblem,
     handle_errors,
     load_settings,
+    note,
     print_json,
     read_bytes,
+    write_output,
 )
 from protocol.certificates import load_certificate_pem
 from protocol.documents import DocumentSchemas
@@ -29,16 +35,24 @@ ProfileOption = Annotated[ValidationProfile | None, typer.Option(
     "membership of their lists), strict (and arithmetic); default "
     "TRADEACCORD_VALIDATION_PROFILE or standard")]
 
-doc_app = typer.Typer(help="Trade documents: sign, verify, submit, send, status, export, import.",
-                      no_args_is_help=True)
+class Direction(StrEnum):
+    """Which of a node's documents: received from peers, or submitted at this node."""
+
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+doc_app = typer.Typer(help="Trade documents: sign, verify, submit, send, status, list, get, "
+                      "export, import.", no_args_is_help=True)
 
 
 @doc_app.command("sign")
 @handle_errors
 def sign(
     input_file: Annotated[Path, typer.Argument(metavar="IN.json")],
-    authority_dir: Annotated[Path, typer.Option(help="The issuing authority's directory")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the JWS")],
+    authority_dir: AuthorityDirOption,
+    output: Annotated[Path, typer.Option("-o", "--output",
+                                         help="Where to write the JWS (- for standard output)")],
     profile: ProfileOption = None,
 ) -> None:
     """Validate IN.json against its type's schema and the validation profile (codes by
@@ -59,8 +73,8 @@ def sign(
     require_issuer_role(authority.roles, str(prepared["type"]), authority.authority_id)
     signer = authority.document_signer(settings.passphrase_bytes())
     jws = sign_document(prepared, signer, signed_at=now)
-    write_atomic(output, jws.to_json() + b"\n")
-    typer.echo(f"signed {prepared['type']} {prepared['id']} -> {output}")
+    write_output(output, jws.to_json() + b"\n")
+    note(f"signed {prepared['type']} {prepared['id']} -> {output}", output)
 
 
 @doc_app.command("verify")
@@ -75,7 +89,7 @@ def verify(
         "--as", help="With --registry: the receiving authority id")] = None,
     at: Annotated[str | None, typer.Option(help="Verification time (RFC 3339); default now")]
     = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report")] = False,
+    as_json: JsonOption = False,
     profile: ProfileOption = None,
 ) -> None:
     """Check integrity, certificate chain, schema, and codes and arithmetic as the
@@ -155,6 +169,7 @@ def submit(
         "--idempotency-key", help="Run the command again with the same key after a lost "
         "answer: the node answers as the first time instead of creating a second document "
         "(default: a new key, reused by the command's own retries)")] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Submit a document to the node (validated and signed there); print its id."""
     from node.cli.remote import connect
@@ -162,6 +177,9 @@ def submit(
     document = parse_json(read_bytes(input_file))
     with connect(node, api_key) as client:
         result = client.submit(document, send_to=send_to, idempotency_key=idempotency_key)
+    if as_json:
+        print_json(result)
+        return
     typer.echo(result["id"])
 
 
@@ -172,12 +190,16 @@ def send(
     to: Annotated[list[str], typer.Option("--to", help="Receiving authority id (repeatable)")],
     node: NodeOption = None,
     api_key: KeyOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Queue a submitted document for delivery to peer authorities."""
     from node.cli.remote import connect
 
     with connect(node, api_key) as client:
         result = client.send(document_id, list(to))
+    if as_json:
+        print_json(result)
+        return
     for delivery in result["deliveries"]:
         typer.echo(f"{delivery['to']}: {delivery['state']}")
 
@@ -188,10 +210,12 @@ def status(
     document_id: Annotated[str, typer.Argument(metavar="ID")],
     node: NodeOption = None,
     api_key: KeyOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+    as_json: JsonOption = False,
 ) -> None:
-    """Delivery state per receiver, with the receiver's outcome and reason codes."""
+    """Delivery state per receiver, with the receiver's outcome, reason codes and the
+    receiving officer's reason."""
     from node.cli.remote import connect
+    from node.cli.views import decision_lines, delivery_lines
 
     with connect(node, api_key) as client:
         result = client.status(document_id)
@@ -202,10 +226,92 @@ def status(
     if result["direction"] == "inbound":
         typer.echo(f"  received from {result['receivedFrom']}: {result['outcome']} "
                    f"{' '.join(result['reasons'])}")
+        for line in decision_lines(result):
+            typer.echo(line)
         return
-    if not result["deliveries"]:
-        typer.echo("  not sent")
-    for delivery in result["deliveries"]:
-        reasons = " ".join(delivery["reasons"])
-        outcome = delivery["outcome"] or "-"
-        typer.echo(f"  {delivery['to']:<16} {delivery['state']:<24} {outcome:<16} {reasons}")
+    for line in delivery_lines(result["deliveries"]):
+        typer.echo(line)
+
+
+DirectionOption = Annotated[Direction | None, typer.Option(
+    "--direction", help="inbound (received) or outbound (submitted here)")]
+
+
+@doc_app.command("list")
+@handle_errors
+def list_documents(
+    node: NodeOption = None,
+    api_key: KeyOption = None,
+    direction: DirectionOption = None,
+    limit: Annotated[int, typer.Option(min=1, max=500, help="At most this many")] = 100,
+    after: Annotated[int | None, typer.Option(
+        min=0, help="Paging: the documents after this cursor (the CURSOR column)")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Documents visible to the caller, newest first, with a header line (or "no documents
+    found")."""
+    from node.cli.remote import connect
+    from node.cli.views import table
+
+    with connect(node, api_key) as client:
+        documents = client.documents(direction=direction.value if direction else None,
+                                     limit=limit, after=after)
+    if as_json:
+        print_json(documents)
+        return
+    rows = [{**item, "state": _state(item)} for item in documents]
+    for line in table([("CURSOR", "cursor"), ("ID", "id"), ("TYPE", "type"),
+                       ("DIRECTION", "direction"), ("ISSUER", "issuer"),
+                       ("CREATED", "createdAt"), ("STATE", "state")], rows,
+                      "no documents found"):
+        typer.echo(line)
+    if len(documents) == limit:
+        typer.echo(f"(more may follow: --after {documents[-1]['cursor']})")
+
+
+def _state(view: dict[str, Any]) -> str:
+    if view.get("direction") == "inbound":
+        return str(view.get("outcome"))
+    deliveries = view.get("deliveries") or []
+    if not deliveries:
+        return "not sent"
+    return ", ".join(f"{d['to']}: {d.get('outcome') or d['state']}" for d in deliveries)
+
+
+@doc_app.command("get")
+@handle_errors
+def get(
+    document_id: Annotated[str, typer.Argument(metavar="ID")],
+    node: NodeOption = None,
+    api_key: KeyOption = None,
+    direction: DirectionOption = None,
+    signed: Annotated[bool, typer.Option(
+        "--signed", help="Print the signed document (JWS JSON) exactly as stored")] = False,
+    output: Annotated[Path | None, typer.Option(
+        "-o", "--output", help="With --signed: write the JWS here (default, or -: standard "
+        "output)")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """One document, readable: what it is, its checks or deliveries, the officer's reason,
+    and its content. --signed gives the JWS instead, --json the node's whole answer."""
+    from node.cli.remote import connect
+    from node.cli.views import document_lines
+
+    if output is not None and not signed:
+        raise UsageProblem("-o goes with --signed")
+    chosen = direction.value if direction else None
+    with connect(node, api_key) as client:
+        if signed:
+            jws = client.signed(document_id, direction=chosen)
+        else:
+            view = client.document(document_id, direction=chosen)
+    if signed:
+        write_output(output or STDOUT, jws if jws.endswith(b"\n") else jws + b"\n")
+        if output is not None and output != STDOUT:
+            typer.echo(f"{document_id} -> {output}", err=True)
+        return
+    if as_json:
+        print_json(view)
+        return
+    for line in document_lines(view):
+        typer.echo(line)

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from node.authority import write_atomic
-from node.cli.common import UsageProblem, handle_errors, read_bytes
+from node.cli.common import STDOUT, UsageProblem, handle_errors, read_bytes
 from node.cli.doc_cmd import KeyOption, NodeOption, doc_app
 from node.settings import load_settings
 from protocol.errors import InteropError, SchemaError
@@ -62,7 +62,7 @@ def export(
     signed_file: Annotated[Path | None, typer.Option(
         "--file", help="Convert this signed document (JWS) instead of fetching one")] = None,
     output: Annotated[Path | None, typer.Option(
-        "-o", "--output", help="Where to write (default: standard output)")] = None,
+        "-o", "--output", help="Where to write (default, or -: standard output)")] = None,
     node: NodeOption = None,
     api_key: KeyOption = None,
 ) -> None:
@@ -81,7 +81,7 @@ def export(
             signed = client.signed(str(document_id))
     document = _signed_payload(signed, limits)
     xml = _converter(fmt, limits).to_xml(document)
-    if output is None:
+    if output is None or output == STDOUT:
         sys.stdout.buffer.write(xml)
         sys.stdout.flush()
     else:
@@ -96,7 +96,8 @@ def import_(
     input_file: Annotated[Path, typer.Argument(metavar="FILE.xml")],
     fmt: FormatOption,
     output: Annotated[Path | None, typer.Option(
-        "-o", "--output", help="Where to write the JSON document (default: standard output)")]
+        "-o", "--output", help="Where to write the JSON document (default, or -: standard "
+        "output)")]
     = None,
     issuer: Annotated[str | None, typer.Option(
         help="The issuing authority id to put in the document (the one that will sign it)")]
@@ -107,7 +108,7 @@ def import_(
     _check_size(input_file, limits.max_xml_bytes)
     document = _converter(fmt, limits).from_xml(read_bytes(input_file), issuer=issuer)
     text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-    if output is None:
+    if output is None or output == STDOUT:
         typer.echo(text, nl=False)
     else:
         write_atomic(output, text.encode("utf-8"))

@@ -11,11 +11,15 @@ and documentation checks use it); a test holds the two to the same commands and 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator, Mapping
+import sys
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import typer
+
+# typer 0.29 vendors click as typer._click: its exceptions are the ones raised here.
+from typer._click.exceptions import UsageError
 from typer.core import TyperGroup
 
 HELP = "TradeAccord: cross-border paperless trade with mutual recognition."
@@ -40,12 +44,15 @@ COMMANDS: dict[str, _Entry] = {
                         "Authority keys and certificates."),
     # doc_convert_cmd adds export/import (ePhyto) to the doc group it imports.
     "doc": _Entry("node.cli.doc_convert_cmd", "doc_app",
-                  "Trade documents: sign, verify, submit, send, status, export, import."),
+                  "Trade documents: sign, verify, submit, send, status, list, get, export, "
+                  "import."),
     "declaration": _Entry("node.cli.declaration_cmd", "declaration_app",
                           "Single declaration, bilateral clearance: submit once, cleared on "
                           "both sides."),
     "node": _Entry("node.cli.node_cmd", "node_app", "Run an authority's node."),
     "inbox": _Entry("node.cli.inbox_cmd", "inbox_app", "Documents received from peers."),
+    "outbox": _Entry("node.cli.outbox_cmd", "outbox_app",
+                     "Outbound messages: states, dead letters, retry."),
     "audit": _Entry("node.cli.inbox_cmd", "audit_app", "The hash-chained audit log."),
     "registry": _Entry("node.cli.registry_cmd", "registry_app",
                        "The trust registry: authorities, agreements, snapshots."),
@@ -106,9 +113,55 @@ class _LazyCommands(Mapping[str, Any]):
         return len(COMMANDS)
 
 
+def _print_version(value: bool) -> None:
+    """``--version``: the installed distribution's version (package metadata: cheap)."""
+    if not value:
+        return
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        number = version("tradeaccord")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        number = "unknown (not installed)"
+    typer.echo(f"tradeaccord {number}")
+    raise typer.Exit(0)
+
+
+def _root_options() -> list[Any]:
+    """The root's own options (``--version``), built by typer from a callback's signature."""
+    holder = typer.Typer()
+
+    @holder.callback(invoke_without_command=True)
+    def _root(version: Annotated[bool, typer.Option(
+            "--version", is_eager=True, callback=_print_version,
+            help="Print the installed version and exit.")] = False) -> None:
+        del version  # handled by the eager callback
+
+    return list(typer.main.get_group(holder).params)
+
+
 class _LazyRoot(TyperGroup):
     """The root group of ``main``: lists commands from ``COMMANDS`` and loads one only to
     run it (or to show its own help)."""
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True,
+             windows_expand_args: bool = True, **extra: Any) -> Any:
+        """As click's, except that a usage error of a command given ``--json`` is a JSON
+        error object on stdout (exit 2), as the commands' own errors are."""
+        argv = list(sys.argv[1:] if args is None else args)
+        extra["windows_expand_args"] = windows_expand_args
+        if not standalone_mode or "--json" not in argv:
+            return super().main(argv, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            # Without standalone mode click answers an exit (typer.Exit) with its code.
+            code = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
+            sys.exit(code if isinstance(code, int) else 0)
+        except UsageError as error:
+            from node.cli.common import USAGE_CODE, error_object, print_json
+
+            print_json(error_object(USAGE_CODE, error.format_message()))
+            sys.exit(error.exit_code)
 
     def list_commands(self, ctx: Any) -> list[str]:
         return list(COMMANDS)
@@ -126,7 +179,8 @@ def _short(text: str, limit: int) -> str:
 
 def lazy_root() -> TyperGroup:
     """The root group ``main`` runs (plain help: no rich at start)."""
-    root = _LazyRoot(name="tradeaccord", help=HELP, no_args_is_help=True, rich_markup_mode=None)
+    root = _LazyRoot(name="tradeaccord", help=HELP, no_args_is_help=True, rich_markup_mode=None,
+                     params=_root_options())
     root.commands = _LazyCommands()  # type: ignore[assignment]
     return root
 

@@ -19,8 +19,17 @@ import typer
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from node.authority import AuthorityDirectory, write_atomic
-from node.cli.common import UsageProblem, handle_errors, load_settings, read_bytes
+from node.authority import AuthorityDirectory
+from node.cli.common import (
+    STDOUT,
+    AuthorityDirOption,
+    UsageProblem,
+    handle_errors,
+    load_settings,
+    note,
+    read_bytes,
+    write_output,
+)
 from protocol.certificates import fingerprint, load_certificate_pem
 from protocol.errors import CertificateError, JSONInputError
 from protocol.jws import Signer
@@ -42,7 +51,7 @@ registry_app = typer.Typer(help="The trust registry: authorities, agreements, sn
                            no_args_is_help=True)
 
 RegistryFile = Annotated[Path, typer.Argument(metavar="REG.json", help="The registry working file")]
-AuthorityDir = Annotated[Path, typer.Option("--authority-dir", help="The authority directory")]
+AuthorityDir = AuthorityDirOption
 
 
 # -- shared plumbing (also used by agreement_cmd) -------------------------------------------
@@ -73,8 +82,9 @@ def read_json(path: Path, *, max_bytes: int = DEFAULT_REGISTRY_LIMITS.max_regist
 
 
 def write_json(path: Path, value: Any) -> None:
-    """Write JSON atomically (readers see the old or the new file, never a mix)."""
-    write_atomic(path, (json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
+    """Write JSON atomically (readers see the old or the new file, never a mix); ``-`` is
+    standard output."""
+    write_output(path, (json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
                         + "\n").encode("utf-8"))
 
 
@@ -112,6 +122,14 @@ def _report(old: TrustRegistry, new: TrustRegistry, path: Path, what: str) -> No
         typer.echo(f"{path}: version {new.version}: {what}")
 
 
+def _warn_node_certificate(registry: TrustRegistry, authority_id: str) -> None:
+    """Warn (stderr) when the entry has an endpoint but no node certificate."""
+    from node.services.trust import authority_warnings
+
+    for warning in authority_warnings(registry.authorities[AuthorityId(authority_id)]):
+        typer.echo(f"warning: {warning}", err=True)
+
+
 def _read_profile(path: Path | None) -> ReliabilityProfile:
     return ReliabilityProfile({}) if path is None else ReliabilityProfile.from_dict(read_json(path))
 
@@ -123,7 +141,8 @@ def _read_profile(path: Path | None) -> ReliabilityProfile:
 @handle_errors
 def init(
     authority_dir: AuthorityDir,
-    output: Annotated[Path, typer.Option("-o", "--output", help="REG.json to create")],
+    output: Annotated[Path, typer.Option(
+        "-o", "--output", help="REG.json to create (- for standard output)")],
     endpoint: Annotated[list[str] | None, typer.Option(help="This node's URL (repeatable)")] = None,
     profile: Annotated[Path | None, typer.Option(
         help="Reliability profile JSON (default: DIR/reliability.json, else keyProtection "
@@ -131,7 +150,7 @@ def init(
     force: Annotated[bool, typer.Option(help="Overwrite an existing output file")] = False,
 ) -> None:
     """Create a registry owned by DIR's authority, holding that authority (version 1)."""
-    if output.exists() and not force:
+    if output != STDOUT and output.exists() and not force:
         raise UsageProblem(f"{output} exists (use --force to overwrite it)")
     directory = open_directory(authority_dir)
     default_profile = authority_dir / "reliability.json"
@@ -152,8 +171,8 @@ def init(
     )
     registry = TrustRegistry.create(owner)
     save_registry(output, registry)
-    typer.echo(f"{output}: registry of {owner.id}, version {registry.version}")
-    typer.echo(f"  anchor SHA-256 {fingerprint(root)}")
+    note(f"{output}: registry of {owner.id}, version {registry.version}", output)
+    note(f"  anchor SHA-256 {fingerprint(root)}", output)
 
 
 @registry_app.command("add-authority")
@@ -195,6 +214,7 @@ def add_authority(
     save_registry(registry_file, updated)
     _report(registry, updated, registry_file, f"added {authority.id} "
             f"(anchor SHA-256 {fingerprint(root)})")
+    _warn_node_certificate(updated, authority.id)
     if not authority.roles:
         typer.echo(f"warning: {authority.id} holds no role: its certificates of origin, "
                    "phytosanitary certificates, declarations and decisions will not be "
@@ -229,6 +249,7 @@ def update_authority(
         reliability=_read_profile(profile) if profile is not None else None)
     save_registry(registry_file, updated)
     _report(registry, updated, registry_file, f"updated {authority_id}")
+    _warn_node_certificate(updated, authority_id)
 
 
 @registry_app.command("add-agreement")
@@ -312,7 +333,8 @@ def rotate_anchor(
 def export(
     registry_file: RegistryFile,
     authority_dir: AuthorityDir,
-    output: Annotated[Path, typer.Option("-o", "--output", help="SNAPSHOT.json to write")],
+    output: Annotated[Path, typer.Option(
+        "-o", "--output", help="SNAPSHOT.json to write (- for standard output)")],
     expires_in: Annotated[float, typer.Option(min=0.001, help="Days until the snapshot expires")] = 7.0,
 ) -> None:
     """Sign a snapshot of the registry with the owner's root key."""
@@ -322,8 +344,8 @@ def export(
     snapshot = registry.export_snapshot(root_signer(open_directory(authority_dir)), at=at,
                                         expires_at=expires_at)
     write_json(output, snapshot.to_dict())
-    typer.echo(f"{output}: snapshot of {registry.owner} version {registry.version}, "
-               f"expires {format_time(expires_at)}")
+    note(f"{output}: snapshot of {registry.owner} version {registry.version}, "
+         f"expires {format_time(expires_at)}", output)
 
 
 @registry_app.command("import")

@@ -9,6 +9,19 @@ from node.cli.common import UsageProblem
 from node.client import ClientError, ConnectionProblem, NodeClient
 from node.errors import NodeError
 from node.settings import load_settings
+from protocol.reason_codes import ReasonCode
+
+
+class RemoteRefusal(NodeError):
+    """The node's refusal as seen by the CLI: its code, message and every reason code."""
+
+    def __init__(self, error: ClientError) -> None:
+        super().__init__(error.code, f"{error.message} (HTTP {error.status})")
+        self._codes = (error.code, *(code for code in error.codes if code is not error.code))
+
+    @property
+    def codes(self) -> tuple[ReasonCode, ...]:
+        return self._codes
 
 
 @contextmanager
@@ -24,7 +37,7 @@ def connect(node: str | None, api_key: str | None) -> Iterator[NodeClient]:
     try:
         yield client
     except ClientError as exc:
-        raise NodeError(exc.code, f"{exc.message} (HTTP {exc.status})") from exc
+        raise RemoteRefusal(exc) from exc
     except ConnectionProblem as exc:
         raise UsageProblem(str(exc)) from exc
     finally:

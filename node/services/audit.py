@@ -116,3 +116,28 @@ def verify_chain(session: Session, *, batch: int = 1000) -> int:
                                 f"entry {row.seq} does not match its hash chain", seq=row.seq)
             prev, expected_seq, last = row.hash, expected_seq + 1, row.seq
             count += 1
+
+
+def list_events(session: Session, *, after: int | None = None, limit: int = 50,
+                event: str | None = None, actor: str | None = None,
+                subject: str | None = None, since: dt.datetime | None = None
+                ) -> list[dict[str, Any]]:
+    """Events oldest first, as JSON objects (``seq``, ``at``, ``event``, ``actor``,
+    ``subject``, ``details``, ``hash``): after sequence number ``after``, at most
+    ``limit``. ``event`` ending in ``.`` matches every event it starts (``document.``)."""
+    query = select(AuditEventRecord)
+    if after is not None:
+        query = query.where(col(AuditEventRecord.seq) > after)
+    if event is not None:
+        query = query.where(col(AuditEventRecord.event).startswith(event, autoescape=True)
+                            if event.endswith(".") else AuditEventRecord.event == event)
+    if actor is not None:
+        query = query.where(AuditEventRecord.actor == actor)
+    if subject is not None:
+        query = query.where(AuditEventRecord.subject == subject)
+    if since is not None:
+        query = query.where(col(AuditEventRecord.at) >= since)
+    rows = session.exec(query.order_by(col(AuditEventRecord.seq)).limit(limit)).all()
+    return [{"seq": row.seq, "at": format_time(row.at), "event": row.event, "actor": row.actor,
+             "subject": row.subject, "details": json.loads(row.details), "hash": row.hash}
+            for row in rows]

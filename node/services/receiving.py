@@ -9,7 +9,8 @@ Steps (each refusal before step 7 stores nothing and answers 4xx with a reason c
 5. Signed by the node certificate our registry holds for ``from``, chained to its anchors
    and valid at the time of receipt, with ``createdAt`` and the signing time inside its
    validity (ENVELOPE_SIGNATURE_INVALID): a transport signature authenticates the sender
-   now, whatever time it claims.
+   now, whatever time it claims. A sender whose registry entry has no node certificate at
+   all is refused with NODE_CERTIFICATE_MISSING (a registry gap, not a forgery).
 6. Fresh: not past ``expiresAt`` (MESSAGE_EXPIRED). A message id seen before with the same
    digest gets the stored receipt again (idempotent); with another digest, MESSAGE_DUPLICATE.
 7. Per document, outside any transaction: integrity, chain, schema, recognition, mapping →
@@ -110,7 +111,11 @@ def authenticate_envelope(ctx: NodeContext, registry: TrustRegistry, body: bytes
     if not trust.knows(registry, envelope.sender):
         raise AuthError(ReasonCode.SENDER_UNKNOWN,
                         f"{envelope.sender} is not in this node's trust registry")
-    # Step 5
+    # Step 5. A sender registered without any node certificate cannot be authenticated at
+    # all: say so (a registry gap), rather than ENVELOPE_SIGNATURE_INVALID (a forgery).
+    if not trust.has_node_certificate(registry, envelope.sender):
+        raise AuthError(ReasonCode.NODE_CERTIFICATE_MISSING,
+                        f"this node's registry holds no node certificate for {envelope.sender}")
     try:
         verified = verify(jws, typ=JWSType.ENVELOPE,
                           anchors=lambda _evidence: trust.anchors(registry, envelope.sender, at),

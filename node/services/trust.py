@@ -13,15 +13,16 @@ from protocol.certificates import CertUsage, certificate_to_der
 from protocol.jws import IntegrityEvidence
 from protocol.reason_codes import ReasonCode
 from protocol.timeutil import format_time
-from trust_registry import Acceptance, TrustRegistry
+from trust_registry import Acceptance, Authority, TrustRegistry
 from trust_registry import recognise as _recognise
 from trust_registry.verification import issuer_anchors as _issuer_anchors
 from trust_registry.verification import verify_and_recognise
 
 ENVELOPE_USAGE = CertUsage.ENVELOPE_SIGNING
 
-__all__ = ["ENVELOPE_USAGE", "anchors", "endpoint", "is_node_certificate", "issuer_anchors",
-           "knows", "recognise", "require_within_validity", "verify_and_recognise"]
+__all__ = ["ENVELOPE_USAGE", "anchors", "authority_warnings", "endpoint", "has_node_certificate",
+           "is_node_certificate", "issuer_anchors", "knows", "recognise",
+           "require_within_validity", "verify_and_recognise"]
 
 
 def knows(registry: TrustRegistry, authority_id: str) -> bool:
@@ -40,6 +41,23 @@ def issuer_anchors(registry: TrustRegistry, evidence: IntegrityEvidence,
                    at: dt.datetime) -> list[x509.Certificate]:
     del at  # anchors are taken at the signing time, which the evidence carries
     return _issuer_anchors(registry, evidence)
+
+
+def has_node_certificate(registry: TrustRegistry, authority_id: str) -> bool:
+    """True when the registry holds at least one node certificate for ``authority_id``."""
+    authority = registry.authorities.get(authority_id)  # type: ignore[call-overload]
+    return authority is not None and bool(authority.node_certificates)
+
+
+def authority_warnings(authority: Authority) -> list[str]:
+    """What an operator should hear when recording ``authority`` (it is recorded all the
+    same): an endpoint without a node certificate means every envelope it sends will be
+    refused with NODE_CERTIFICATE_MISSING."""
+    if authority.endpoints and not authority.node_certificates:
+        return [f"{authority.id} has an endpoint but no node certificate: its envelopes will "
+                f"be refused ({ReasonCode.NODE_CERTIFICATE_MISSING.value}) until one is added "
+                "(`registry update-authority --node-cert`)"]
+    return []
 
 
 def is_node_certificate(registry: TrustRegistry, authority_id: str,

@@ -55,8 +55,9 @@ def test_apikey_create(authority: AuthorityDirectory) -> None:
                        "--role", "king")
     assert code == 2
     code, output = cli("node", "apikey", "list", "--authority-dir", str(authority.path))
-    [line] = output.strip().splitlines()
+    [header, line] = output.strip().splitlines()
     key_id = line.split()[0]
+    assert header.split()[:3] == ["KEY-ID", "ROLE", "PARTY"]
     assert code == 0 and "officer" in line and "active" in line
     assert cli("node", "apikey", "revoke", key_id, "--authority-dir", str(authority.path))[0] == 0
     code, output = cli("node", "apikey", "list", "--authority-dir", str(authority.path))
