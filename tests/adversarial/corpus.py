@@ -163,6 +163,7 @@ class Attack:
     make: Callable[[World], Request]
     status: int
     code: str
+    reason: str | None = None  # a further code the answer's ``reasons`` must hold
 
 
 def run_attack(world: World, attack: Attack) -> httpx.Response:
@@ -182,6 +183,7 @@ def run_attack(world: World, attack: Attack) -> httpx.Response:
     assert set(body) == {"error"}, body
     assert body["error"]["code"] == attack.code, body
     assert attack.code in body["error"]["reasons"], body
+    assert (attack.reason or attack.code) in body["error"]["reasons"], body
     after = {aid: stored_state(node.ctx.engine) for aid, node in world.net.nodes.items()}
     assert after == before, "a refused request changed what is stored"
     return response
