@@ -507,3 +507,38 @@ def test_sender_refuses_receipt(world: World, attack: ReceiptAttack) -> None:
     assert attack.inner in message["lastError"], message
     assert [d["state"] for d in found["status"]["deliveries"]] == ["pending"]
     assert [d.get("outcome") for d in found["status"]["deliveries"]] == [None]
+
+
+def test_unsigned_4xx_from_the_path_ends_the_message_failed_but_decides_nothing(
+        world: World) -> None:
+    """Error answers are unsigned: a 4xx forged on the path ends the message ``failed`` with
+    the code its body names, and no document outcome is recorded. The operator's retry sends
+    the same message again; it is delivered, and the receiver holds the document once."""
+    submitted = world.net.request(SG_ID, "POST", "/v1/documents", caller="trader",
+                                  json={"document": certificate_of_origin(), "sendTo": [CN_ID]})
+    assert submitted.status_code == 201, submitted.text
+    document_id = submitted.json()["id"]
+    cn_before = stored_state(world.net[CN_ID].ctx.engine)
+    forged = {"error": {"code": "SENDER_UNKNOWN", "message": "forged on the path",
+                        "reasons": ["SENDER_UNKNOWN"]}}
+    routes = world.net[SG_ID].routes
+    routes.handler = lambda request: httpx.Response(403, json=forged)
+    try:
+        world.net.deliver(SG_ID)
+    finally:
+        routes.handler = None
+    found = _sg_message(world, document_id)
+    assert found["message"]["state"] == "failed", found
+    assert found["message"]["lastError"].startswith("SENDER_UNKNOWN"), found
+    assert [d.get("outcome") for d in found["status"]["deliveries"]] == [None]
+    assert stored_state(world.net[CN_ID].ctx.engine) == cn_before
+    retried = world.net.request(
+        SG_ID, "POST", f"/v1/outbox/{found['message']['messageId']}/retry", caller="operator")
+    assert retried.status_code == 200, retried.text
+    _drain(world)
+    status = world.net.request(SG_ID, "GET", f"/v1/documents/{document_id}/status",
+                               caller="trader").json()
+    assert [(d["state"], d["outcome"]) for d in status["deliveries"]] == [
+        ("delivered", "accepted")]
+    inbox = world.net.request(CN_ID, "GET", "/v1/inbox?limit=500", caller="officer").json()
+    assert [d["id"] for d in inbox["documents"]].count(document_id) == 1
