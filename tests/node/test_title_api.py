@@ -343,15 +343,32 @@ def test_rejects_custody_change_signed_by_a_node_not_in_custody(net: InProcessNe
     assert stored(net, CARRIER_NODE) == before
 
 
-def test_rejects_replayed_custody_request(net: InProcessNetwork) -> None:
+def test_replayed_custody_request_is_answered_with_the_recorded_grant(
+        net: InProcessNetwork) -> None:
+    """SG asks again (a new envelope) for the change the registry recorded: the registry
+    answers with the countersigned entry it stored (PINT's DUPE) and records nothing."""
     record_id = at_cn(net)
     full = chain(net, SG_NODE, record_id)
     last = full.entries[-1]
     unsigned = GeneralJWS(last.payload_b64, last.signatures[:1])
+    titles_before, (entries, outbound, inbound) = stored(net, CARRIER_NODE)
+    response = post_envelope(net, SG_NODE, CARRIER_NODE, TitleMessage.request(
+        TitleRecord(full.bill, (*full.entries[:-1], unsigned))))
+    assert response.status_code == 200, response.text
+    assert stored(net, CARRIER_NODE) == (titles_before, (entries, outbound + 1, inbound + 1))
+    before = stored(net, SG_NODE)
+    net.deliver(CARRIER_NODE)  # the grant again: SG already holds it, nothing changes
+    assert stored(net, SG_NODE)[0] == before[0]
+    assert show(net, SG_NODE, record_id)["status"] == "transferred-away"
+
+
+def test_rejects_entry_replayed_inside_a_chain(net: InProcessNetwork) -> None:
+    record_id = at_sg(net)
+    record = chain(net, SG_NODE, record_id)
+    replayed = TitleRecord(record.bill, (*record.entries, record.entries[-1]))
     before = stored(net, CARRIER_NODE)
-    refused(post_envelope(net, SG_NODE, CARRIER_NODE, TitleMessage.request(
-        TitleRecord(full.bill, (*full.entries[:-1], unsigned)))),
-        ReasonCode.TITLE_ENTRY_REPLAYED)
+    refused(post_envelope(net, SG_NODE, CARRIER_NODE, TitleMessage.request(replayed)),
+            ReasonCode.TITLE_ENTRY_REPLAYED)
     assert stored(net, CARRIER_NODE) == before
 
 

@@ -11,7 +11,8 @@ worker gets a 4xx with the reason code.
   moves custody. Under the record's row lock the chain must extend the one we recorded
   (``require_extension``: a second change from a stale state is ``TITLE_CONFLICT``). We
   countersign, record, and send ``custody-granted`` to the sender and ``custody-transfer``
-  to the new custodian (unless that is us) — all in one transaction.
+  to the new custodian (unless that is us) — all in one transaction. A request for the
+  change we recorded last is answered with ``custody-granted`` again (PINT's ``DUPE``).
 - ``custody-granted`` (we asked): the countersigned entry is our pending one; we record it
   and hold the record as ``transferred-away``.
 - ``custody-refused``: the pending change is dropped; the record is ``active`` again.
@@ -91,6 +92,7 @@ def _plan_request(ctx: NodeContext, sender: str, record: TitleRecord, at: dt.dat
         raise TitleError(ReasonCode.TITLE_ENTRY_REPLAYED,
                          "the custody change already carries the countersignature")
     countersigned = countersign_entry(record.entries[-1], ctx.node_signer, signed_at=at)
+    requested = tuple(evidence.entry_digests)
     full = TitleRecord(record.bill, (*record.entries[:-1], countersigned))
     final = records.verify_chain_of(ctx, full, at)
 
@@ -100,7 +102,17 @@ def _plan_request(ctx: NodeContext, sender: str, record: TitleRecord, at: dt.dat
             raise TitleError(ReasonCode.TITLE_CHAIN_BROKEN,
                              f"this control registry recorded no record {evidence.record_id} "
                              "with that bill")
-        known = _stored_digests(session, row)
+        stored = records.entries_of(session, row)
+        known = [entry_sha256(jws) for jws in stored]
+        if tuple(known) == requested:
+            # The request of a change recorded already (its answer was lost, or an operator
+            # re-sent it in a new envelope): answered again with the stored countersigned
+            # entry (PINT's DUPE), nothing else changes.
+            enqueue_control(ctx, session, peer=sender, kind=EnvelopeKind.TITLE_TRANSFER,
+                            body=TitleMessage.granted(record_id=final.record_id,
+                                                      sequence=len(known) - 1,
+                                                      entry=stored[-1]).to_dict(), at=at)
+            return
         require_extension(known, evidence.entry_digests)
         records.store_entries(session, row, full.entries[len(known):], len(known), at)
         records.update_from(row, final, ctx.authority_id, at)
@@ -233,8 +245,12 @@ def custody_request_failed(session: Session, pk: int, message: OutboundMessageRe
                            code: ReasonCode, at: dt.datetime) -> None:
     """A ``title-transfer`` message of record ``pk`` was refused or went dead."""
     row = session.get(TitleRecordRow, pk)
-    if row is None or row.pending_entry is None or message.state != "failed":
-        return  # dead: stays pending-custody until an operator retries (nothing moved)
+    if row is None or row.pending_entry is None or message.state != "failed" or \
+            code is ReasonCode.TITLE_ENTRY_REPLAYED:
+        # Dead: stays pending-custody until an operator retries (the registry may have
+        # recorded the change and its grant may still come). A replay refusal means the
+        # registry holds the change: its grant is on its way.
+        return
     body = GeneralJWS.parse(message.envelope_bytes).payload_json()["body"]
     if body.get("message") != TitleMessageKind.CUSTODY_REQUEST.value:
         return
