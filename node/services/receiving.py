@@ -12,6 +12,8 @@ Steps (each refusal before step 7 stores nothing and answers 4xx with a reason c
    now, whatever time it claims.
 6. Fresh: not past ``expiresAt`` (MESSAGE_EXPIRED). A message id seen before with the same
    digest gets the stored receipt again (idempotent); with another digest, MESSAGE_DUPLICATE.
+   A ``title-transfer`` envelope goes to ``node.services.titles`` (verified, then applied in
+   the transaction that stores the message and its receipt; a refusal stores nothing).
 7. Per document, outside any transaction: integrity, chain, schema, recognition, mapping →
    ``accepted`` | ``rejected`` | ``held-for-review`` with reason codes. Then, for the kinds
    that belong to a flow, what that flow adds (still outside the transaction): the import
