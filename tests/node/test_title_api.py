@@ -443,3 +443,15 @@ def test_trader_sees_only_records_naming_its_party(net: InProcessNetwork) -> Non
     assert json.loads(json.dumps(listed))  # plain JSON
 
 
+
+
+def test_a_declaration_shows_the_holder_of_a_record_held_here(net: InProcessNetwork) -> None:
+    """The joint status lists the declaration's bills of lading that are records held at
+    this node, with their current holder (what the importing customs reads)."""
+    from node.services.declarations.views import transferable_records
+
+    record_id = at_cn(net)
+    with read_session(net[CN_NODE].ctx.engine) as session:
+        [held] = transferable_records(session, [record_id, "not-a-record"])
+    assert (held["id"], held["holder"], held["custodian"], held["status"]) == (
+        record_id, CN_BANK, CN_NODE, "active")
