@@ -455,3 +455,30 @@ def test_a_declaration_shows_the_holder_of_a_record_held_here(net: InProcessNetw
         [held] = transferable_records(session, [record_id, "not-a-record"])
     assert (held["id"], held["holder"], held["custodian"], held["status"]) == (
         record_id, CN_BANK, CN_NODE, "active")
+
+
+def test_console_draws_the_title_chain(net: InProcessNetwork) -> None:
+    """The console's titles pages: the list, and a record's chain of holders and nodes
+    (signed by, countersigned by); another party's record is not shown."""
+    import re
+
+    record_id = at_cn(net)
+    csrf = re.compile(r'name="csrf" value="([^"]+)"')
+
+    async def pages(key: str) -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=net[CN_NODE].app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://console.test",
+                                     follow_redirects=False) as client:
+            form = await client.get("/signin")
+            found = csrf.search(form.text)
+            assert found is not None
+            await client.post("/signin", data={"csrf": found.group(1), "api_key": key,
+                                               "next": "/"})
+            return [await client.get("/titles"), await client.get(f"/titles/{record_id}")]
+
+    listing, page = net.run(pages(net[CN_NODE].keys[CN_BANK]))
+    assert listing.status_code == 200 and record_id in listing.text
+    assert page.status_code == 200
+    assert "countersigned by SG-CARRIER" in page.text and CN_BANK in page.text
+    _, hidden = net.run(pages(net[CN_NODE].keys[STRANGER]))
+    assert "No such record here" in hidden.text and SG_BANK not in hidden.text
