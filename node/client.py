@@ -192,6 +192,52 @@ class NodeClient:
         return self._request("POST", f"/v1/declarations/{declaration_id}/reject",  # type: ignore[no-any-return]
                              json_body={"reason": reason}).json()
 
+    # -- transferable records --
+    def issue_title(self, bill: Mapping[str, Any], holder: str) -> dict[str, Any]:
+        """The carrier's node signs ``bill`` and its issuance to ``holder``; the record."""
+        body = {"bill": dict(bill), "holder": holder}
+        return self._request("POST", "/v1/titles", json_body=body).json()  # type: ignore[no-any-return]
+
+    def title(self, record_id: str) -> dict[str, Any]:
+        return self._request("GET", f"/v1/titles/{record_id}").json()  # type: ignore[no-any-return]
+
+    def titles(self, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        return self._request("GET", "/v1/titles", params={  # type: ignore[no-any-return]
+            "status": status, "limit": limit}).json()["titles"]
+
+    def transfer_title(self, record_id: str, to_party: str, *, to_authority: str | None = None,
+                       endorse: bool = False) -> dict[str, Any]:
+        """The holder transfers (``endorse``: endorses) the title to ``to_party``, at the
+        node of ``to_authority`` (default: this node)."""
+        body: dict[str, Any] = {"toParty": to_party, "endorse": endorse}
+        if to_authority is not None:
+            body["toAuthority"] = to_authority
+        return self._request("POST", f"/v1/titles/{record_id}/transfer",  # type: ignore[no-any-return]
+                             json_body=body).json()
+
+    def blank_endorse_title(self, record_id: str) -> dict[str, Any]:
+        return self._request(  # type: ignore[no-any-return]
+            "POST", f"/v1/titles/{record_id}/blank-endorse").json()
+
+    def surrender_title(self, record_id: str) -> dict[str, Any]:
+        return self._request(  # type: ignore[no-any-return]
+            "POST", f"/v1/titles/{record_id}/surrender").json()
+
+    def answer_surrender(self, record_id: str, *, accept: bool,
+                         reason: str | None = None) -> dict[str, Any]:
+        """The carrier's officer accepts or rejects a surrender."""
+        if accept:
+            return self._request(  # type: ignore[no-any-return]
+                "POST", f"/v1/titles/{record_id}/surrender/accept").json()
+        return self._request(  # type: ignore[no-any-return]
+            "POST", f"/v1/titles/{record_id}/surrender/reject",
+            json_body={"reason": reason} if reason else None).json()
+
+    def export_title(self, record_id: str, fmt: str | None = None) -> bytes:
+        """The signed bill and its chain (or, ``fmt`` ``dcsa-ebl-3``, the DCSA document)."""
+        return self._request("GET", f"/v1/titles/{record_id}/export",
+                             params={"format": fmt}).content
+
     def verify(self, signed: bytes) -> dict[str, Any]:
         return self._request("POST", "/v1/verify", content=signed).json()  # type: ignore[no-any-return]
 

@@ -25,8 +25,12 @@ clearance decision: ``body`` is ``{"declarationId", "documents": [<General JWS>,
 Every kind that carries ``documents`` has each document decided on its own (integrity,
 chain, schema, recognition) and answered in the receipt.
 
-The other kinds (``revocation``, ``title-transfer``, ``agreement-proposal``) are reserved;
-a node that does not handle one refuses it (ENVELOPE_MALFORMED).
+``kind`` ``title-transfer``: a transferable record's custody messages; ``body`` is one
+``protocol.title_messages.TitleMessage`` (ADR 0015 §8), answered with a receipt without
+document outcomes.
+
+The other kinds (``revocation``, ``agreement-proposal``) are reserved; a node that does not
+handle one refuses it (ENVELOPE_MALFORMED).
 
 The envelope digest (``envelope_sha256``) is the SHA-256 of the signed payload bytes; the
 receipt names it.

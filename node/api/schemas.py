@@ -182,6 +182,17 @@ class DeclarationList(_Model):
     declarations: list[DeclarationSummary]
 
 
+class TransferableRecordRef(_Model):
+    """A bill of lading of the declaration that is a transferable record held at this node:
+    its current holder and custodian, as this node recorded them."""
+
+    id: str
+    status: str
+    holder: str
+    custodian: str
+    controlRegistry: str
+
+
 class DeclarationStatus(_Model):
     """The joint status of a declaration."""
 
@@ -200,6 +211,7 @@ class DeclarationStatus(_Model):
     import_: ImportView = Field(alias="import")
     documents: list[DocumentEntry]
     timeline: list[TimelineEntry]
+    transferableRecords: list[TransferableRecordRef] = Field(default_factory=list)
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 

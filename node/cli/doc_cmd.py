@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -25,6 +26,7 @@ from node.cli.common import (
 )
 from protocol.certificates import load_certificate_pem
 from protocol.documents import DocumentSchemas
+from protocol.limits import Limits
 from protocol.signed_document import sign_document, verify_document
 from protocol.strict_json import parse_json
 from protocol.timeutil import parse_time, utc_now
@@ -110,6 +112,11 @@ def verify(
     data = read_bytes(input_file)
     schemas = DocumentSchemas.load()
     chosen = profile or settings.validation_profile
+    from node.cli.recognition import is_title_record
+
+    if is_title_record(data):  # an exported transferable record (title export)
+        _verify_title(data, registry, str(as_authority), when, schemas, settings.limits(),
+                      as_json)
     if registry is not None:
         from node.cli.recognition import verify_with_registry
 
@@ -121,6 +128,22 @@ def verify(
                                  limits=settings.limits(), profile=chosen)
         report = result.summary()
     _print_report(report, as_json)
+    raise typer.Exit(EXIT_OK if report["valid"] else EXIT_REFUSED)
+
+
+def _verify_title(data: bytes, registry: Path | None, viewer: str, when: dt.datetime,
+                  schemas: DocumentSchemas, limits: Limits, as_json: bool) -> NoReturn:
+    from node.cli.recognition import title_report_lines, verify_title_record
+
+    if registry is None:
+        raise UsageProblem("a title record verifies against --registry REG.json --as ID")
+    report = verify_title_record(data, registry_path=registry, viewer=viewer, at=when,
+                                 schemas=schemas, limits=limits)
+    if as_json:
+        print_json(report)
+    else:
+        for line in title_report_lines(report):
+            typer.echo(line)
     raise typer.Exit(EXIT_OK if report["valid"] else EXIT_REFUSED)
 
 

@@ -49,6 +49,9 @@ COMMANDS: dict[str, _Entry] = {
     "declaration": _Entry("node.cli.declaration_cmd", "declaration_app",
                           "Single declaration, bilateral clearance: submit once, cleared on "
                           "both sides."),
+    "title": _Entry("node.cli.title_cmd", "title_app",
+                    "Transferable records (e-bills of lading): issue, transfer, surrender, "
+                    "show, export."),
     "node": _Entry("node.cli.node_cmd", "node_app", "Run an authority's node."),
     "inbox": _Entry("node.cli.inbox_cmd", "inbox_app", "Documents received from peers."),
     "outbox": _Entry("node.cli.outbox_cmd", "outbox_app",

@@ -1,6 +1,7 @@
-"""``tradeaccord demo``: the single-declaration pilot on four node processes.
+"""``tradeaccord demo``: the single-declaration pilot on five node processes.
 
-SG-CUSTOMS, CN-CUSTOMS, SG-CHAMBER and SG-NPPO each run ``tradeaccord node serve`` on
+SG-CUSTOMS, CN-CUSTOMS, SG-CHAMBER, SG-NPPO and the carrier's node SG-CARRIER (scenario 5,
+``node.demo.titles``: an electronic bill of lading) each run ``tradeaccord node serve`` on
 127.0.0.1 with embedded SQLite, keys encrypted with a per-run passphrase; SG-ICC signs
 offline. Registries and dual-signed agreements are made by ``node.pilot.setup_network``,
 the code an operator's tools use. Four consignments of orchids then go through:
@@ -29,6 +30,7 @@ from typing import Any
 
 from node.client import NodeClient
 from node.demo import network as pilot
+from node.demo import titles
 from node.demo.packages import Consignment, commercial_documents, package
 from node.localnet import LocalNetwork
 from node.services.apikeys import Role
@@ -83,7 +85,8 @@ class Demo:
     def __init__(self, workdir: Path, say: Say,
                  node_settings: dict[str, str] | None = None) -> None:
         self.say = say
-        self.network = LocalNetwork(workdir, pilot.AUTHORITIES, pilot.AGREEMENTS,
+        self.network = LocalNetwork(workdir, (*pilot.AUTHORITIES, titles.SG_CARRIER),
+                                    pilot.AGREEMENTS,
                                     node_settings=node_settings or {
                                         "worker_poll_seconds": "0.05",
                                         "delivery_backoff_base_seconds": "0.2",
@@ -95,9 +98,10 @@ class Demo:
 
     def setup(self) -> None:
         say, network = self.say, self.network
-        say("1. Five authorities generate their keys and certificates (encrypted at rest):")
+        say(f"1. {len(network.specs)} authorities generate their keys and certificates "
+            "(encrypted at rest):")
         network.setup()
-        for spec in pilot.AUTHORITIES:
+        for spec in network.specs:
             where = network.urls.get(spec.authority_id, "signs offline, no node")
             say(f"   {spec.authority_id:<11} {', '.join(spec.roles):<17} {where}")
         say("2. Registries and agreements, each proposed by one root and countersigned by the "
@@ -117,7 +121,7 @@ class Demo:
             "SG-NPPO": {"trader": network.api_key("SG-NPPO", Role.TRADER, pilot.EXPORTER),
                         "operator": network.api_key("SG-NPPO", Role.OPERATOR)},
         }
-        say("3. Starting four nodes as separate processes (SQLite, WAL) …")
+        say(f"3. Starting {len(network.urls)} nodes as separate processes (SQLite, WAL) …")
         started = time.monotonic()
         network.start_all()
         say(f"   all ready in {time.monotonic() - started:.1f} s")
@@ -332,6 +336,7 @@ class Demo:
         run("Scenario 4 — plants without a phytosanitary certificate",
             no_phytosanitary,
             Expected("import-held", "released", "held", import_reasons=("CERTIFICATE_MISSING",)))
+        outcomes.append(titles.play(self))
         return outcomes
 
     def audit(self) -> bool:

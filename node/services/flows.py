@@ -15,6 +15,8 @@ from sqlmodel import Session
 
 from node.context import NodeContext
 from node.services.declarations import exporting, importing
+from node.services.titles import FLOW as TITLE_FLOW
+from node.services.titles import custody_request_failed
 from node.storage.models import OutboundMessageRecord
 from protocol.envelope import EnvelopeKind
 from protocol.reason_codes import ReasonCode
@@ -44,6 +46,9 @@ def on_failure(ctx: NodeContext, session: Session, message: OutboundMessageRecor
                code: ReasonCode, at: dt.datetime) -> None:
     """``message`` went dead or was refused by the peer."""
     target = _parse(message.flow_ref)
+    if target is not None and target[0] == TITLE_FLOW:
+        custody_request_failed(session, target[1], message, code, at)
+        return
     if target is None or target[0] != exporting.FLOW:
         return
     if message.kind == EnvelopeKind.DECLARATION.value:

@@ -13,6 +13,8 @@ Steps (each refusal before step 7 stores nothing and answers 4xx with a reason c
    all is refused with NODE_CERTIFICATE_MISSING (a registry gap, not a forgery).
 6. Fresh: not past ``expiresAt`` (MESSAGE_EXPIRED). A message id seen before with the same
    digest gets the stored receipt again (idempotent); with another digest, MESSAGE_DUPLICATE.
+   A ``title-transfer`` envelope goes to ``node.services.titles`` (verified, then applied in
+   the transaction that stores the message and its receipt; a refusal stores nothing).
 7. Per document, outside any transaction: integrity, chain, schema, recognition, mapping →
    ``accepted`` | ``rejected`` | ``held-for-review`` with reason codes. Then, for the kinds
    that belong to a flow, what that flow adds (still outside the transaction): the import
@@ -46,6 +48,7 @@ from node.services import trust
 from node.services.audit import AuditEvent, append_event, append_events
 from node.services.declarations import exporting, importing
 from node.services.delivery import OUTCOME_STATE
+from node.services.titles import plan_message as plan_title_message
 from node.storage.database import read_session, write_session
 from node.storage.models import DeliveryRecord, DocumentRecord, InboundMessageRecord
 from protocol.envelope import (
@@ -214,6 +217,8 @@ def receive_envelope(ctx: NodeContext, body: bytes, at: dt.datetime) -> ReceiveR
         return stored
     if envelope.kind is EnvelopeKind.STATUS_CHANGE:
         return _status_change(ctx, envelope, digest, body, at)
+    if envelope.kind is EnvelopeKind.TITLE_TRANSFER:
+        return _title_transfer(ctx, envelope, digest, body, at)
     if envelope.kind not in DOCUMENT_KINDS:
         raise EnvelopeError(ReasonCode.ENVELOPE_MALFORMED,
                             f"envelope kind {envelope.kind.value} is not accepted by this node")
@@ -338,6 +343,38 @@ def _status_change(ctx: NodeContext, envelope: Envelope, digest: str, body: byte
             session.commit()
     except IntegrityError as error:
         return _receipt_after_race(ctx, envelope, digest, error)
+    return ReceiveResult(receipt_bytes, False, ())
+
+
+def _title_transfer(ctx: NodeContext, envelope: Envelope, digest: str, body: bytes,
+                    at: dt.datetime) -> ReceiveResult:
+    """A ``title-transfer`` body (``node.services.titles.peer``): verified outside the
+    transaction, applied inside it with the message and its receipt. A concurrent request
+    that loses the race on the record's entries is a TITLE_CONFLICT."""
+    apply = plan_title_message(ctx, envelope, at)
+    try:
+        with write_session(ctx.engine) as session:
+            stored = _stored_receipt(session, envelope, digest)
+            if stored is not None:
+                return stored
+            apply(session)
+            receipt = Receipt(receipt_id=str(uuid.uuid4()), message_id=envelope.message_id,
+                              envelope_sha256=digest, sender=ctx.authority_id,
+                              recipient=envelope.sender, received_at=at, outcomes=())
+            receipt_bytes = sign_receipt(receipt, ctx.node_signer, signed_at=at).to_json()
+            session.add(InboundMessageRecord(
+                message_id=envelope.message_id, sender=envelope.sender,
+                kind=envelope.kind.value, envelope_sha256=digest, envelope_bytes=body,
+                receipt_bytes=receipt_bytes, received_at=at, expires_at=envelope.expires_at))
+            session.commit()
+    except IntegrityError as error:
+        with read_session(ctx.engine) as session:
+            stored = _stored_receipt(session, envelope, digest)
+        if stored is None:
+            raise ConflictError(ReasonCode.TITLE_CONFLICT,
+                                "a concurrent change of this record was recorded first") \
+                from error
+        return stored
     return ReceiveResult(receipt_bytes, False, ())
 
 

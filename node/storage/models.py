@@ -22,6 +22,10 @@ Tables:
 - ``declaration_event``: a declaration's timeline (at, event, by, details).
 - ``idempotency_key``: a client's ``Idempotency-Key`` per API key, with the digest of the
   request it came with and the answer it got (a retry gets that answer again).
+- ``title_record``: a transferable record this node issued (as its control registry) or held
+  in custody, with its node state, holder, custodian, chain head and any custody change
+  awaiting the control registry (``node.services.titles``).
+- ``title_entry``: the recorded title entries of a record, one per ``(record, sequence)``.
 """
 
 from __future__ import annotations
@@ -280,4 +284,49 @@ class IdempotencyKeyRecord(SQLModel, table=True):
     request_sha256: str = Field(max_length=64)
     status_code: int
     response_json: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: dt.datetime = Field(sa_column=_utc_column())
+
+
+class TitleRecordRow(SQLModel, table=True):
+    """A transferable record at this node (see ``node.services.titles``). The signed bill
+    and every entry are kept as signed; the other columns are derived from the chain."""
+
+    __tablename__ = "title_record"
+    __table_args__ = (UniqueConstraint("control_registry", "transport_document_reference",
+                                       name="uq_title_registry_reference"),)
+
+    pk: int | None = Field(default=None, primary_key=True)
+    record_id: str = Field(max_length=128, unique=True)
+    control_registry: str = Field(max_length=64)
+    transport_document_reference: str = Field(max_length=64)
+    bill_bytes: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    bill_sha256: str = Field(max_length=64)
+    state: str = Field(max_length=32, index=True)  # TitleNodeState
+    holder: str = Field(max_length=128)
+    custodian: str = Field(max_length=64)
+    sequence: int
+    head: str = Field(max_length=64)
+    # JSON array of the party ids that may see the record (the bill's parties, every holder)
+    parties: str = Field(sa_column=Column(Text, nullable=False))
+    # A custody change signed here, awaiting the control registry's countersignature.
+    pending_entry: bytes | None = Field(default=None,
+                                        sa_column=Column(LargeBinary, nullable=True))
+    # The reason codes of the last refused custody change (JSON array).
+    last_refusal: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: dt.datetime = Field(sa_column=_utc_column())
+    updated_at: dt.datetime = Field(sa_column=_utc_column())
+
+
+class TitleEntryRow(SQLModel, table=True):
+    """One recorded title entry; the unique ``(record, sequence)`` makes a second successor
+    of the same state impossible to store, whatever races."""
+
+    __tablename__ = "title_entry"
+    __table_args__ = (UniqueConstraint("record_pk", "sequence", name="uq_title_entry_sequence"),)
+
+    pk: int | None = Field(default=None, primary_key=True)
+    record_pk: int = Field(foreign_key="title_record.pk", index=True)
+    sequence: int
+    sha256: str = Field(max_length=64)
+    entry_bytes: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     created_at: dt.datetime = Field(sa_column=_utc_column())

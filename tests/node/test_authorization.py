@@ -5,6 +5,8 @@ Role policy, as implemented:
 - documents submit, list, get, signed, send, status and the inbox list: trader, officer;
 - inbox release and reject: officer;
 - declarations submit, list and get: trader, officer; release and reject: officer;
+- titles issue, list, get and export: trader, officer; transfer, blank-endorse and
+  surrender: trader (the holder's key); surrender accept and reject: officer;
 - verify and reading the registry: any authenticated caller;
 - registry changes, the outbox and the audit check: operator;
 - ``/healthz``, ``/readyz``, ``/metrics``, ``/.well-known/tradeaccord`` and the API
@@ -37,10 +39,12 @@ from node.api.app import create_app
 from node.authority import AuthorityDirectory
 from node.bootstrap import authority_record
 from node.demo.packages import Consignment, commercial_documents, package
-from node.pilot import AgreementSpec, make_agreement
+from node.pilot import AgreementSpec, AuthoritySpec, make_agreement
 from protocol.timeutil import utc_now
 from tests.node.conftest import (
+    CN,
     EXPORTER,
+    SG,
     Network,
     RunningNode,
     certificate_of_origin,
@@ -55,6 +59,7 @@ from tests.node.shared_network import (  # noqa: F401 (fixture)
     start_network,
     stop_network,
 )
+from tests.node.titles_support import bill
 from trust_registry import (
     Agreement,
     AgreementId,
@@ -69,6 +74,7 @@ SG_ID, CN_ID = "SG-CUSTOMS", "CN-CUSTOMS"
 CALLERS = ("no-key", "bad-key", "trader", "officer", "operator")
 TRADER_OFFICER = frozenset({"trader", "officer"})
 OFFICER = frozenset({"officer"})
+TRADER = frozenset({"trader"})
 OPERATOR = frozenset({"operator"})
 ANY_ROLE = frozenset({"trader", "officer", "operator"})
 PUBLIC = "public"  # no key needed; a bad key is ignored
@@ -93,6 +99,7 @@ class Seed:
     authority: dict[str, Any]  # CN's entry as SG's registry holds it
     declaration_id: str        # a declaration of EXPORTER, submitted at SG
     held_declarations: dict[str, str]  # "release" / "reject" → a declaration held at export
+    titles: dict[str, str]  # route → a transferable record of EXPORTER issued at SG for it
 
     @property
     def sg(self) -> RunningNode:
@@ -150,6 +157,15 @@ def _peer_envelope(seed: Seed) -> Call:
     return Call("/v1/peer/envelopes", envelope(seed.cn.directory, SG_ID, (document,)))
 
 
+def _bill() -> dict[str, Any]:
+    """A bill whose carrier is EXPORTER (so the trader key may issue it), fresh reference."""
+    document = bill()
+    for party in document["parties"]:
+        if party["role"] == "carrier":
+            party["id"] = EXPORTER
+    return document
+
+
 ROWS: tuple[Row, ...] = (
     Row("submitDocument", "POST", "/v1/documents", TRADER_OFFICER, 201,
         lambda s: Call("/v1/documents", _json({"document": certificate_of_origin()}))),
@@ -182,6 +198,25 @@ ROWS: tuple[Row, ...] = (
     Row("rejectDeclaration", "POST", "/v1/declarations/{declaration_id}/reject", OFFICER, 200,
         lambda s: Call(f"/v1/declarations/{s.held_declarations['reject']}/reject",
                        _json({"reason": "value not substantiated"}))),
+    Row("issueTitle", "POST", "/v1/titles", TRADER_OFFICER, 201,
+        lambda s: Call("/v1/titles", _json({"bill": _bill(), "holder": EXPORTER}))),
+    Row("listTitles", "GET", "/v1/titles", TRADER_OFFICER, 200, lambda s: Call("/v1/titles")),
+    Row("getTitle", "GET", "/v1/titles/{record_id}", TRADER_OFFICER, 200,
+        lambda s: Call(f"/v1/titles/{s.titles['get']}")),
+    Row("exportTitle", "GET", "/v1/titles/{record_id}/export", TRADER_OFFICER, 200,
+        lambda s: Call(f"/v1/titles/{s.titles['get']}/export")),
+    Row("transferTitle", "POST", "/v1/titles/{record_id}/transfer", TRADER, 200,
+        lambda s: Call(f"/v1/titles/{s.titles['transfer']}/transfer",
+                       _json({"toParty": OTHER_PARTY, "endorse": True}))),
+    Row("blankEndorseTitle", "POST", "/v1/titles/{record_id}/blank-endorse", TRADER, 200,
+        lambda s: Call(f"/v1/titles/{s.titles['blank-endorse']}/blank-endorse")),
+    Row("surrenderTitle", "POST", "/v1/titles/{record_id}/surrender", TRADER, 200,
+        lambda s: Call(f"/v1/titles/{s.titles['surrender']}/surrender")),
+    Row("acceptSurrender", "POST", "/v1/titles/{record_id}/surrender/accept", OFFICER, 200,
+        lambda s: Call(f"/v1/titles/{s.titles['accept']}/surrender/accept")),
+    Row("rejectSurrender", "POST", "/v1/titles/{record_id}/surrender/reject", OFFICER, 200,
+        lambda s: Call(f"/v1/titles/{s.titles['reject']}/surrender/reject",
+                       _json({"reason": "freight unpaid"}))),
     Row("verifyDocument", "POST", "/v1/verify", ANY_ROLE, 200,
         lambda s: Call("/v1/verify", s.signed)),
     Row("getRegistry", "GET", "/v1/registry", ANY_ROLE, 200, lambda s: Call("/v1/registry")),
@@ -263,7 +298,9 @@ def _state(seed: Seed) -> tuple[object, ...]:
     and the registry version."""
     documents = _get(seed.http, seed.sg, "/v1/documents?limit=500", "officer").json()["documents"]
     version = _get(seed.http, seed.sg, "/v1/registry", "operator").json()["version"]
-    return (sorted((d["id"], d["direction"], d.get("outcome")) for d in documents), version)
+    titles = _get(seed.http, seed.sg, "/v1/titles?limit=500", "officer").json()["titles"]
+    return (sorted((d["id"], d["direction"], d.get("outcome")) for d in documents), version,
+            sorted((t["id"], t["status"], t["holder"], t["sequence"]) for t in titles))
 
 
 # -- the shared network and its seed --------------------------------------------------------
@@ -324,19 +361,28 @@ def _seed(network: Network, http: httpx.Client, base: Path) -> Seed:
         declaration_id = trader.submit_declaration(_package())["id"]
         held_declarations = {action: trader.submit_declaration(_package(held=True))["id"]
                              for action in ("release", "reject")}
+    titles: dict[str, str] = {}
+    for route in ("get", "transfer", "blank-endorse", "surrender", "accept", "reject"):
+        titles[route] = _post(http, sg, "/v1/titles", "officer",
+                              _json({"bill": _bill(), "holder": EXPORTER})).json()["id"]
+        if route in ("accept", "reject"):
+            _post(http, sg, f"/v1/titles/{titles[route]}/surrender", "trader", b"")
     return Seed(network=network, http=http, document_id=submitted["id"], sha256=submitted["sha256"],
                 signed=json.dumps(submitted["signed"]).encode("utf-8"), held=held,
                 failed_message=str(failed["messageId"]), agreement=agreement,
                 agreement_id=agreement_spec.agreement_id, proposal=proposal,
                 proposal_id=proposal_spec.agreement_id, authority=authority,
-                declaration_id=declaration_id, held_declarations=held_declarations)
+                declaration_id=declaration_id, held_declarations=held_declarations,
+                titles=titles)
 
 
 @pytest.fixture(scope="module")
 def seed(shared_databases: DatabaseFactory,  # noqa: F811 (fixture)
          tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seed]:
     base = tmp_path_factory.mktemp("authorization")
-    network = start_network(base / "net", shared_databases,
+    # SG also issues transferable records here (the titles routes' cells).
+    sg = AuthoritySpec(SG_ID, SG.country, SG.name, (*SG.roles, "transferable-records"))
+    network = start_network(base / "net", shared_databases, authorities=(sg, CN),
                             hold_for_review_types=["certificate-of-origin"])
     try:
         with httpx.Client(timeout=30) as http:

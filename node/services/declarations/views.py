@@ -3,7 +3,9 @@
 ``joint_status`` returns the JSON object of ``GET /v1/declarations/{id}`` and
 ``tradeaccord declaration status --json``: the overall ``state``, the ``export`` and
 ``import`` decisions with their reasons and findings, the ``forwarding`` delivery, the
-``preference`` outcome, the documents with their recognition here, and the ``timeline``.
+``preference`` outcome, the documents with their recognition here, the ``timeline``, and
+``transferableRecords``: each bill of lading of the declaration that is a transferable
+record this node holds (``node.services.titles``), with its current holder and custodian.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from sqlmodel import Session, col, select
 from node.services.declarations import records
 from node.services.declarations.exporting import flow_ref
 from node.services.declarations.states import DeclarationSide
-from node.storage.models import DeclarationRecord, OutboundMessageRecord
+from node.storage.models import DeclarationRecord, OutboundMessageRecord, TitleRecordRow
 from protocol.envelope import EnvelopeKind
 from protocol.jws import GeneralJWS
 from protocol.receipt import Receipt
@@ -71,6 +73,17 @@ def summary(record: DeclarationRecord) -> dict[str, Any]:
     }
 
 
+def transferable_records(session: Session, document_ids: list[str]) -> list[dict[str, Any]]:
+    """The transferable records among ``document_ids`` held at this node (as recorded)."""
+    if not document_ids:
+        return []
+    rows = session.exec(select(TitleRecordRow).where(
+        col(TitleRecordRow.record_id).in_(document_ids))).all()
+    return [{"id": row.record_id, "status": row.state, "holder": row.holder,
+             "custodian": row.custodian, "controlRegistry": row.control_registry}
+            for row in rows]
+
+
 def joint_status(session: Session, record: DeclarationRecord) -> dict[str, Any]:
     """The whole status (see the module docstring)."""
     documents = [{
@@ -104,4 +117,6 @@ def joint_status(session: Session, record: DeclarationRecord) -> dict[str, Any]:
         },
         "documents": documents,
         "timeline": timeline,
+        "transferableRecords": transferable_records(
+            session, [d["id"] for d in documents if d["type"] == "bill-of-lading"]),
     }
