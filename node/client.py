@@ -244,12 +244,28 @@ class NodeClient:
         return self._request("GET", "/.well-known/tradeaccord").json()  # type: ignore[no-any-return]
 
 
+def problem_of(body: Any) -> tuple[ReasonCode, str, tuple[ReasonCode, ...]]:
+    """Code, message and reasons of a node's error body: RFC 9457 problem details
+    (top-level ``code``/``detail``/``reasons``), or the deprecated ``error`` object of nodes
+    before ADR 0030. Raises ``KeyError``/``ValueError``/``TypeError`` on anything else."""
+    if not isinstance(body, dict):
+        raise TypeError("an error body is a JSON object")
+    if "code" in body:
+        message = body.get("detail", "")
+        listed = body.get("reasons", [])
+    else:
+        error = body["error"]
+        body = error
+        message = error.get("message", "")
+        listed = error.get("reasons", [])
+    code = ReasonCode(body["code"])
+    return code, str(message), tuple(ReasonCode(r) for r in listed)
+
+
 def _client_error(response: httpx.Response) -> ClientError:
     try:
-        error = response.json()["error"]
-        code = ReasonCode(error["code"])
-        reasons = tuple(ReasonCode(r) for r in error.get("reasons", []))
-        return ClientError(response.status_code, code, str(error.get("message", "")), reasons)
+        code, message, reasons = problem_of(response.json())
+        return ClientError(response.status_code, code, message, reasons)
     except (ValueError, KeyError, TypeError):
         return ClientError(response.status_code, ReasonCode.INTERNAL_ERROR,
                            response.text[:200], ())
