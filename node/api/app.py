@@ -20,6 +20,7 @@ import httpx
 from fastapi import FastAPI, Request, Response
 
 from node.api import declarations, documents, models, ops, outbox, peer, registry, verify
+from node.api.docs import install_docs
 from node.api.errors import install_error_handlers
 from node.api.schemas import install_body_schemas
 from node.console import install_console
@@ -109,6 +110,8 @@ def create_app(settings: Settings, *, run_worker: bool = True,
         version="0.1.0",
         description="Sign, send, receive, verify and recognise cross-border trade documents.",
         lifespan=lifespan,
+        # /docs and /redoc are served by install_docs with node-local assets.
+        docs_url=None, redoc_url=None, swagger_ui_oauth2_redirect_url=None,
     )
     install_error_handlers(app)
 
@@ -138,5 +141,6 @@ def create_app(settings: Settings, *, run_worker: bool = True,
         app.include_router(module.router)
     # Every module's request-body models (schemas.documented / request_body refer to them).
     install_body_schemas(app, (*declarations.BODY_MODELS, *models.BODY_MODELS))
+    install_docs(app)
     install_console(app)
     return app
