@@ -222,6 +222,38 @@ class NodeDescription(_Answer):
                                          "documentSigner")
 
 
+
+# -- webhooks -------------------------------------------------------------------------------------------
+
+
+class WebhookCreate(_Request):
+    """A callback URL and the event types wanted (all when ``events`` is absent)."""
+
+    url: str = Field(max_length=2000, description="An absolute http(s) URL")
+    events: list[Literal["document.received", "document.decision", "document.status-changed",
+                         "declaration.status"]] | None = Field(default=None, min_length=1)
+
+
+class WebhookView(_Answer):
+    id: str
+    url: str
+    events: list[str]
+    owner: str = Field(description="The API key (role:keyid) that registered it")
+    party: str | None = Field(description="A trader's party: only its events are sent")
+    createdAt: str
+    removedAt: str | None = None
+
+
+class WebhookCreated(WebhookView):
+    """The subscription, with its signing secret: shown this once (docs/webhooks.md)."""
+
+    secret: str
+
+
+class WebhookList(_Answer):
+    webhooks: list[WebhookView]
+
+
 BODY_MODELS: tuple[type[BaseModel], ...] = (
     SubmitDocumentRequest, SendRequest, InboxReviewRequest, GeneralJWSIn, AuthorityIn,
-    ProposeRequest, StatusChangeRequest)
+    ProposeRequest, StatusChangeRequest, WebhookCreate)
