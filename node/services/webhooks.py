@@ -122,7 +122,7 @@ def check_url(url: Any) -> str:
 def check_events(events: Any) -> list[str]:
     """The event types asked for (all when absent), each a ``WebhookEvent``."""
     if events is None:
-        return [kind.value for kind in WebhookEvent]
+        return sorted(kind.value for kind in WebhookEvent)
     if not isinstance(events, list) or not events or not all(isinstance(e, str) for e in events):
         raise RequestError(ReasonCode.REQUEST_INVALID, "events must be a non-empty array of "
                            "event types")
