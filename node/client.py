@@ -236,6 +236,22 @@ class NodeClient:
     def audit_verify(self) -> dict[str, Any]:
         return self._request("GET", "/v1/audit/verify").json()  # type: ignore[no-any-return]
 
+    # -- webhooks (ADR 0031, docs/webhooks.md) --
+    def add_webhook(self, url: str, events: list[str] | None = None) -> dict[str, Any]:
+        """Register a callback URL; the answer's ``secret`` (shown only now) verifies the
+        notifications' signatures."""
+        body: dict[str, Any] = {"url": url}
+        if events:
+            body["events"] = events
+        return self._request("POST", "/v1/webhooks", json_body=body).json()  # type: ignore[no-any-return]
+
+    def webhooks(self) -> list[dict[str, Any]]:
+        """The caller's webhooks (an operator: all), without secrets."""
+        return self._request("GET", "/v1/webhooks").json()["webhooks"]  # type: ignore[no-any-return]
+
+    def remove_webhook(self, webhook_id: str) -> dict[str, Any]:
+        return self._request("DELETE", f"/v1/webhooks/{webhook_id}").json()  # type: ignore[no-any-return]
+
     def ready(self) -> dict[str, Any]:
         """The readiness report (200 ready, 503 not ready: both answer a report)."""
         return self._exchange("GET", "/readyz").json()  # type: ignore[no-any-return]

@@ -246,7 +246,8 @@ def test_an_unreachable_receiver_is_retried(net: InProcessNetwork) -> None:
 
     [row] = _passes(net, _worker(net, CN_ID, refused), CN_ID, created["id"],
                     lambda rows: rows[0].state == "dead")
-    assert row.attempts == MAX_ATTEMPTS and row.last_error.startswith("ConnectError")
+    assert row.attempts == MAX_ATTEMPTS
+    assert row.last_error is not None and row.last_error.startswith("ConnectError")
 
 
 # -- signatures (pure) ----------------------------------------------------------------------------
