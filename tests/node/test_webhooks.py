@@ -16,6 +16,7 @@ import httpx
 import pytest
 from sqlmodel import col, select
 
+from node.demo.packages import Consignment, commercial_documents, package
 from node.services.webhooks import WebhookWorker, sign, verify_signature
 from node.storage.database import read_session
 from node.storage.models import WebhookDeliveryRecord, WebhookSubscriptionRecord
@@ -186,6 +187,24 @@ def test_events_reach_only_the_party_they_concern(net: InProcessNetwork) -> None
     assert changed["subject"]["documentId"] == document_id
     assert changed["data"]["outcome"] == "accepted"
     assert changed["data"]["reason"] == "origin checked"
+
+
+def test_declaration_changes_reach_the_declaring_trader(net: InProcessNetwork) -> None:
+    mine = _register(net, SG_ID, "trader", events=["declaration.status"])
+    others = _register(net, SG_ID, "trader-other")
+    consignment = Consignment()
+    # The invoice total disagrees with the declared value: held at export.
+    commercial_documents(consignment, {
+        "commercial-invoice": lambda d: d["body"].__setitem__("totalAmount", 1.0)})
+    answer = net.request(SG_ID, "POST", "/v1/declarations", caller="trader",
+                         json=package(consignment, importing=CN_ID, certificates=[]))
+    assert answer.status_code == 201, answer.text
+    declaration_id, state = answer.json()["id"], answer.json()["state"]
+    events = _payloads(net, SG_ID, mine["id"])
+    assert events and {e["type"] for e in events} == {"declaration.status"}
+    assert {e["subject"]["declarationId"] for e in events} == {declaration_id}
+    assert events[-1]["subject"]["state"] == state == "export-held"
+    assert _payloads(net, SG_ID, others["id"]) == []
 
 
 # -- delivery ------------------------------------------------------------------------------------
