@@ -9,6 +9,20 @@ from node.cli.common import UsageProblem
 from node.client import ClientError, ConnectionProblem, NodeClient
 from node.errors import NodeError
 from node.settings import load_settings
+from protocol.reason_codes import ReasonCode
+
+
+class RemoteRefusal(NodeError):
+    """A node's refusal as its problem details (RFC 9457) gave it: the primary code, every
+    other reason code (``diagnostics`` lists them) and the HTTP status in the message."""
+
+    def __init__(self, error: ClientError) -> None:
+        super().__init__(error.code, f"{error.message} (HTTP {error.status})")
+        self._codes = error.codes
+
+    @property
+    def codes(self) -> tuple[ReasonCode, ...]:
+        return (self.code, *(code for code in self._codes if code is not self.code))
 
 
 @contextmanager
@@ -24,7 +38,7 @@ def connect(node: str | None, api_key: str | None) -> Iterator[NodeClient]:
     try:
         yield client
     except ClientError as exc:
-        raise NodeError(exc.code, f"{exc.message} (HTTP {exc.status})") from exc
+        raise RemoteRefusal(exc) from exc
     except ConnectionProblem as exc:
         raise UsageProblem(str(exc)) from exc
     finally:
