@@ -288,6 +288,22 @@ class NodeClient:
     def audit_verify(self) -> dict[str, Any]:
         return self._request("GET", "/v1/audit/verify").json()  # type: ignore[no-any-return]
 
+    # -- webhooks (ADR 0031, docs/webhooks.md) --
+    def add_webhook(self, url: str, events: list[str] | None = None) -> dict[str, Any]:
+        """Register a callback URL; the answer's ``secret`` (shown only now) verifies the
+        notifications' signatures."""
+        body: dict[str, Any] = {"url": url}
+        if events:
+            body["events"] = events
+        return self._request("POST", "/v1/webhooks", json_body=body).json()  # type: ignore[no-any-return]
+
+    def webhooks(self) -> list[dict[str, Any]]:
+        """The caller's webhooks (an operator: all), without secrets."""
+        return self._request("GET", "/v1/webhooks").json()["webhooks"]  # type: ignore[no-any-return]
+
+    def remove_webhook(self, webhook_id: str) -> dict[str, Any]:
+        return self._request("DELETE", f"/v1/webhooks/{webhook_id}").json()  # type: ignore[no-any-return]
+
     def ready(self) -> dict[str, Any]:
         """The readiness report (200 ready, 503 not ready: both answer a report)."""
         return self._exchange("GET", "/readyz").json()  # type: ignore[no-any-return]
@@ -296,17 +312,31 @@ class NodeClient:
         return self._request("GET", "/.well-known/tradeaccord").json()  # type: ignore[no-any-return]
 
 
+def problem_of(body: Any) -> tuple[ReasonCode, str, tuple[ReasonCode, ...]]:
+    """Code, message and reasons of a node's error body: RFC 9457 problem details
+    (top-level ``code``/``detail``/``reasons``), or the deprecated ``error`` object of nodes
+    before ADR 0030. Raises ``KeyError``/``ValueError``/``TypeError`` on anything else."""
+    if not isinstance(body, dict):
+        raise TypeError("an error body is a JSON object")
+    if "code" in body:
+        message = body.get("detail", "")
+        listed = body.get("reasons", [])
+    else:
+        error = body["error"]
+        body = error
+        message = error.get("message", "")
+        listed = error.get("reasons", [])
+    code = ReasonCode(body["code"])
+    return code, str(message), tuple(ReasonCode(r) for r in listed)
+
+
 def _client_error(response: httpx.Response) -> ClientError:
     """The node's refusal, read from either error form: the legacy
     ``{"error": {"code", "message", "reasons"}}`` or RFC 9457 problem details with ``code``,
     ``reasons`` and ``detail`` as top-level members (both may be present)."""
     try:
-        body = response.json()
-        error = body["error"] if isinstance(body.get("error"), dict) else body
-        code = ReasonCode(error["code"])
-        reasons = tuple(ReasonCode(r) for r in error.get("reasons") or [])
-        message = error.get("message", error.get("detail", body.get("detail", "")))
-        return ClientError(response.status_code, code, str(message or ""), reasons)
+        code, message, reasons = problem_of(response.json())
+        return ClientError(response.status_code, code, message, reasons)
     except (ValueError, KeyError, TypeError, AttributeError):
         return ClientError(response.status_code, ReasonCode.INTERNAL_ERROR,
                            response.text[:200], ())

@@ -253,7 +253,9 @@ _DESCRIPTIONS: dict[ReasonCode, str] = {
 def markdown_table() -> str:
     """Render the code list as the Markdown table kept in ``docs/errors.md``."""
     rows = ["| code | meaning |", "| --- | --- |"]
-    rows += [f"| `{code.value}` | {code.description} |" for code in ReasonCode]
+    # Each row is the anchor of its code: the API's problem type is errors#CODE (ADR 0030).
+    rows += [f'| `{code.value}` | {code.description} <a id="{code.value}"></a> |'
+             for code in ReasonCode]
     return "\n".join(rows) + "\n"
 
 

@@ -2,7 +2,7 @@
 
 The app builds its ``NodeContext`` (keys, engine, registry, schemas) and its outbound
 ``httpx.AsyncClient`` in the lifespan and keeps them on ``app.state``; with ``run_worker``
-the delivery worker runs in the same event loop. Several apps can run in one process.
+the delivery worker and the webhook worker run in the same event loop. Several apps can run in one process.
 """
 
 from __future__ import annotations
@@ -19,12 +19,25 @@ from typing import Any
 import httpx
 from fastapi import FastAPI, Request, Response
 
-from node.api import declarations, documents, ops, outbox, peer, registry, titles, verify
+from node.api import (
+    declarations,
+    documents,
+    models,
+    ops,
+    outbox,
+    peer,
+    registry,
+    titles,
+    verify,
+    webhooks,
+)
+from node.api.docs import install_docs
 from node.api.errors import install_error_handlers
 from node.api.schemas import install_body_schemas
 from node.console import install_console
 from node.context import NodeContext
 from node.services.delivery import DeliveryWorker
+from node.services.webhooks import WebhookWorker, make_webhook_client
 from node.settings import Settings
 
 log = logging.getLogger("tradeaccord.api")
@@ -82,18 +95,25 @@ def create_app(settings: Settings, *, run_worker: bool = True,
         app.state.ctx = ctx
         app.state.http_client = client
         stop = asyncio.Event()
-        task = None
+        tasks: list[asyncio.Task[None]] = []
+        # Webhook receivers get their own client: the node's TLS client certificate and
+        # peer CA are for peers only.
+        hooks_client = http_client or make_webhook_client(settings)
         if run_worker:
             worker = DeliveryWorker(ctx, client)
-            task = asyncio.create_task(worker.run(stop), name="delivery-worker")
+            tasks.append(asyncio.create_task(worker.run(stop), name="delivery-worker"))
+            tasks.append(asyncio.create_task(WebhookWorker(ctx, hooks_client).run(stop),
+                                             name="webhook-worker"))
 
         async def quiesce() -> None:
-            """Stop the worker and close outbound connections (idempotent)."""
+            """Stop the workers and close outbound connections (idempotent)."""
             stop.set()
-            if task is not None:
+            for task in tasks:
                 await task
-            if http_client is None and not client.is_closed:
-                await client.aclose()
+            if http_client is None:
+                for own in (client, hooks_client):
+                    if not own.is_closed:
+                        await own.aclose()
 
         app.state.loop = asyncio.get_running_loop()
         app.state.quiesce = quiesce
@@ -109,6 +129,8 @@ def create_app(settings: Settings, *, run_worker: bool = True,
         version="0.1.0",
         description="Sign, send, receive, verify and recognise cross-border trade documents.",
         lifespan=lifespan,
+        # /docs and /redoc are served by install_docs with node-local assets.
+        docs_url=None, redoc_url=None, swagger_ui_oauth2_redirect_url=None,
     )
     install_error_handlers(app)
 
@@ -134,8 +156,12 @@ def create_app(settings: Settings, *, run_worker: bool = True,
         log.info("request", extra=fields)
         return response
 
-    for module in (documents, declarations, titles, verify, registry, outbox, peer, ops):
+    for module in (documents, declarations, titles, verify, registry, outbox, webhooks, peer,
+                   ops):
         app.include_router(module.router)
-    install_body_schemas(app, (*declarations.BODY_MODELS, *titles.BODY_MODELS))
+    # Every module's request-body models (schemas.documented / request_body refer to them).
+    install_body_schemas(app, (*declarations.BODY_MODELS, *titles.BODY_MODELS,
+                               *models.BODY_MODELS))
+    install_docs(app)
     install_console(app)
     return app

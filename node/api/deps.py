@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Path, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from node.context import NodeContext
@@ -36,7 +37,19 @@ def _presented_key(request: Request) -> str | None:
     return request.headers.get("x-api-key")
 
 
-async def get_principal(request: Request, ctx: ContextDep) -> Principal:
+# The two ways to present an API key, declared as the OpenAPI security schemes (either one
+# will do); ``get_principal`` reads the headers itself, so these never refuse on their own.
+BEARER_SCHEME = HTTPBearer(scheme_name="apiKeyBearer", auto_error=False,
+                           description="An API key: `Authorization: Bearer <key>`")
+HEADER_SCHEME = APIKeyHeader(name="X-API-Key", scheme_name="apiKeyHeader", auto_error=False,
+                             description="An API key in the `X-API-Key` header")
+
+
+async def get_principal(
+        request: Request, ctx: ContextDep,
+        _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER_SCHEME)],
+        _header: Annotated[str | None, Security(HEADER_SCHEME)]) -> Principal:
+    """The caller of an authenticated route (AUTH_REQUIRED without a valid key)."""
     presented = _presented_key(request)
 
     def _lookup() -> Principal:

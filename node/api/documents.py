@@ -9,6 +9,15 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from node.api.deps import ContextDep, IdPath, PrincipalDep, read_json, require_object
+from node.api.models import (
+    DocumentList,
+    DocumentView,
+    InboxReviewRequest,
+    SendRequest,
+    SignedDocument,
+    SubmitDocumentRequest,
+)
+from node.api.schemas import documented
 from node.errors import RequestError
 from node.services import documents as service
 from node.services import idempotency
@@ -31,7 +40,8 @@ def _peers(value: Any) -> list[str]:
     return list(value)
 
 
-@router.post("/documents", status_code=201, operation_id="submitDocument")
+@router.post("/documents", status_code=201, operation_id="submitDocument",
+             **documented(answer=DocumentView, status=201, body=SubmitDocumentRequest))
 async def submit_document(request: Request, ctx: ContextDep, principal: PrincipalDep,
                           idempotency_key: Annotated[str | None, Header(
                               alias=idempotency.HEADER,
@@ -70,7 +80,7 @@ async def submit_document(request: Request, ctx: ContextDep, principal: Principa
                         headers={"Idempotent-Replayed": "true"} if replayed else None)
 
 
-@router.get("/documents", operation_id="listDocuments")
+@router.get("/documents", operation_id="listDocuments", **documented(answer=DocumentList))
 def list_documents(ctx: ContextDep, principal: PrincipalDep,
                    direction: Annotated[str | None, Query(pattern="^(inbound|outbound)$")] = None,
                    limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -83,7 +93,8 @@ def list_documents(ctx: ContextDep, principal: PrincipalDep,
                               for row in rows]}
 
 
-@router.get("/documents/{document_id}", operation_id="getDocument")
+@router.get("/documents/{document_id}", operation_id="getDocument",
+            **documented(answer=DocumentView))
 def get_document(document_id: IdPath, ctx: ContextDep, principal: PrincipalDep,
                  direction: Annotated[str | None, Query(pattern="^(inbound|outbound)$")] = None,
                  ) -> dict[str, Any]:
@@ -94,7 +105,8 @@ def get_document(document_id: IdPath, ctx: ContextDep, principal: PrincipalDep,
         return service.view(session, record).to_dict()
 
 
-@router.get("/documents/{document_id}/signed", operation_id="getSignedDocument")
+@router.get("/documents/{document_id}/signed", operation_id="getSignedDocument",
+            **documented(answer=SignedDocument))
 def get_signed(document_id: IdPath, ctx: ContextDep, principal: PrincipalDep,
                direction: Annotated[str | None, Query(pattern="^(inbound|outbound)$")] = None,
                ) -> Response:
@@ -105,7 +117,8 @@ def get_signed(document_id: IdPath, ctx: ContextDep, principal: PrincipalDep,
         return Response(record.signed_bytes, media_type="application/json")
 
 
-@router.post("/documents/{document_id}/send", status_code=202, operation_id="sendDocument")
+@router.post("/documents/{document_id}/send", status_code=202, operation_id="sendDocument",
+             **documented(answer=DocumentView, status=202, body=SendRequest))
 async def send_document(document_id: IdPath, request: Request, ctx: ContextDep,
                         principal: PrincipalDep) -> JSONResponse:
     """Queue the document for delivery to peer authorities: ``{"to": ["CN-CUSTOMS"]}``."""
@@ -124,7 +137,8 @@ async def send_document(document_id: IdPath, request: Request, ctx: ContextDep,
     return JSONResponse(await run_in_threadpool(_run), status_code=202)
 
 
-@router.get("/documents/{document_id}/status", operation_id="getDocumentStatus")
+@router.get("/documents/{document_id}/status", operation_id="getDocumentStatus",
+            **documented(answer=DocumentView))
 def document_status(document_id: IdPath, ctx: ContextDep,
                     principal: PrincipalDep) -> dict[str, Any]:
     """Delivery state per receiving authority and each receiver's signed outcome."""
@@ -134,7 +148,7 @@ def document_status(document_id: IdPath, ctx: ContextDep,
         return service.view(session, record).to_dict(include_document=False)
 
 
-@router.get("/inbox", operation_id="listInbox", tags=["inbox"])
+@router.get("/inbox", operation_id="listInbox", tags=["inbox"], **documented(answer=DocumentList))
 def inbox(ctx: ContextDep, principal: PrincipalDep,
           outcome: Annotated[str | None, Query(
               pattern="^(accepted|rejected|held-for-review)$")] = None,
@@ -172,14 +186,16 @@ async def _review(document_id: str, request: Request, ctx: ContextDep, principal
     return await run_in_threadpool(_run)
 
 
-@router.post("/inbox/{document_id}/release", operation_id="releaseDocument", tags=["inbox"])
+@router.post("/inbox/{document_id}/release", operation_id="releaseDocument", tags=["inbox"],
+             **documented(answer=DocumentView, body=InboxReviewRequest))
 async def release(document_id: IdPath, request: Request, ctx: ContextDep,
                   principal: PrincipalDep) -> dict[str, Any]:
     """Officer: accept a document held for review."""
     return await _review(document_id, request, ctx, principal, release=True)
 
 
-@router.post("/inbox/{document_id}/reject", operation_id="rejectDocument", tags=["inbox"])
+@router.post("/inbox/{document_id}/reject", operation_id="rejectDocument", tags=["inbox"],
+             **documented(answer=DocumentView, body=InboxReviewRequest))
 async def reject(document_id: IdPath, request: Request, ctx: ContextDep,
                  principal: PrincipalDep) -> dict[str, Any]:
     """Officer: reject a document held for review, with ``{"reason": "…"}``."""

@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlalchemy import text
 
 from node.api.deps import ContextDep
+from node.api.models import Health, Readiness
+from node.api.schemas import documented
 from node.services.delivery import outbox_depth
 from node.storage.database import read_session
 
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/healthz", operation_id="health")
+@router.get("/healthz", operation_id="health", **documented(answer=Health))
 def health() -> dict[str, str]:
     """The process is up."""
     return {"status": "ok"}
 
 
-@router.get("/readyz", operation_id="ready")
+@router.get("/readyz", operation_id="ready", **documented(answer=Readiness),
+            openapi_extra={"responses": {"503": {
+                "description": "Not ready: the same report, saying which check failed",
+                "content": {"application/json": {"schema": {
+                    "$ref": "#/components/schemas/Readiness"}}}}}})
 def ready(ctx: ContextDep) -> JSONResponse:
     """Ready to serve: the database answers, the keys are in memory, a registry is held."""
     checks: dict[str, str] = {}
@@ -40,7 +46,7 @@ def ready(ctx: ContextDep) -> JSONResponse:
                         status_code=200 if ready_ else 503)
 
 
-@router.get("/metrics", operation_id="metrics")
+@router.get("/metrics", operation_id="metrics", response_class=PlainTextResponse)
 def metrics(ctx: ContextDep) -> Response:
     """Prometheus exposition format."""
     ctx.metrics.outbox_depth.set(outbox_depth(ctx))

@@ -9,6 +9,8 @@ from sqlmodel import col, select
 from starlette.concurrency import run_in_threadpool
 
 from node.api.deps import ContextDep, IdPath, PrincipalDep
+from node.api.models import AuditVerification, OutboxList, OutboxMessage
+from node.api.schemas import documented
 from node.errors import NodeError
 from node.services.apikeys import Role
 from node.services.audit import verify_chain
@@ -41,7 +43,7 @@ def _message_view(row: OutboundMessageRecord, settings: Settings) -> dict[str, A
     }
 
 
-@router.get("/outbox", operation_id="listOutbox")
+@router.get("/outbox", operation_id="listOutbox", **documented(answer=OutboxList))
 def list_outbox(ctx: ContextDep, principal: PrincipalDep,
                 state: Annotated[str | None, Query(
                     pattern="^(pending|sending|delivered|failed|dead|retired)$")] = None,
@@ -57,7 +59,8 @@ def list_outbox(ctx: ContextDep, principal: PrincipalDep,
         return {"messages": [_message_view(row, ctx.settings) for row in rows]}
 
 
-@router.post("/outbox/{message_id}/retry", operation_id="retryMessage")
+@router.post("/outbox/{message_id}/retry", operation_id="retryMessage",
+             **documented(answer=OutboxMessage))
 async def retry(message_id: IdPath, ctx: ContextDep, principal: PrincipalDep) -> dict[str, Any]:
     """Put a dead or failed message back in the queue."""
     require_role(principal, Role.OPERATOR)
@@ -72,7 +75,8 @@ async def retry(message_id: IdPath, ctx: ContextDep, principal: PrincipalDep) ->
     return await run_in_threadpool(_run)
 
 
-@router.get("/audit/verify", operation_id="verifyAuditLog")
+@router.get("/audit/verify", operation_id="verifyAuditLog",
+            **documented(answer=AuditVerification))
 def verify_audit(ctx: ContextDep, principal: PrincipalDep) -> dict[str, Any]:
     """Check the audit log's hash chain: ``{"valid": true, "events": n}``, or
     ``{"valid": false, "code": "AUDIT_CHAIN_BROKEN", "brokenAt": seq, "message"}``."""

@@ -14,6 +14,8 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from node.api.deps import ContextDep, read_body
+from node.api.models import NodeDescription, SignedDocument
+from node.api.schemas import GeneralJWSIn, documented
 from node.services.receiving import receive_envelope
 from protocol.certificates import certificate_to_pem
 from protocol.errors import CodedError
@@ -23,7 +25,8 @@ router = APIRouter(tags=["peer"])
 
 
 @router.post("/v1/peer/envelopes", operation_id="receiveEnvelope",
-             responses={200: {"description": "The signed receipt (JWS JSON)"}})
+             **documented(answer=SignedDocument, body=GeneralJWSIn,
+                          description="The signed receipt (JWS JSON)"))
 async def receive(request: Request, ctx: ContextDep) -> Response:
     """Receive a signed envelope from a peer node; answer with a signed receipt."""
     try:
@@ -36,7 +39,8 @@ async def receive(request: Request, ctx: ContextDep) -> Response:
                     headers={"TradeAccord-Duplicate": "true" if result.duplicate else "false"})
 
 
-@router.get("/.well-known/tradeaccord", operation_id="describeNode", tags=["operations"])
+@router.get("/.well-known/tradeaccord", operation_id="describeNode", tags=["operations"],
+            **documented(answer=NodeDescription))
 def describe(ctx: ContextDep) -> dict[str, Any]:
     """The node's authority id, certificates and endpoints (public)."""
     authority = ctx.authority

@@ -18,6 +18,14 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from node.api.deps import ContextDep, IdPath, PrincipalDep, read_body, read_json, require_object
+from node.api.models import (
+    AuthorityIn,
+    ProposeRequest,
+    RegistryChange,
+    RegistryView,
+    StatusChangeRequest,
+)
+from node.api.schemas import GeneralJWSIn, documented
 from node.context import NodeContext
 from node.errors import RequestError
 from node.services import trust
@@ -70,14 +78,15 @@ async def _change(ctx: NodeContext, principal: Principal, event: str,
     return await run_in_threadpool(_run)
 
 
-@router.get("", operation_id="getRegistry")
+@router.get("", operation_id="getRegistry", **documented(answer=RegistryView))
 def get_registry(ctx: ContextDep, principal: PrincipalDep) -> dict[str, Any]:
     """The registry in force (any authenticated caller)."""
     registry = ctx.registry.current()
     return {**_summary(registry), "registry": registry.to_dict()}
 
 
-@router.post("/authorities", operation_id="addAuthority")
+@router.post("/authorities", operation_id="addAuthority",
+             **documented(answer=RegistryChange, body=AuthorityIn))
 async def add_authority(request: Request, ctx: ContextDep,
                         principal: PrincipalDep) -> dict[str, Any]:
     """Operator: add an authority (the registry's JSON form of one authority). The answer's
@@ -90,7 +99,8 @@ async def add_authority(request: Request, ctx: ContextDep,
     return {**answer, "warnings": trust.authority_warnings(authority)}
 
 
-@router.post("/agreements", operation_id="addAgreement")
+@router.post("/agreements", operation_id="addAgreement",
+             **documented(answer=RegistryChange, body=GeneralJWSIn))
 async def add_agreement(request: Request, ctx: ContextDep,
                         principal: PrincipalDep) -> dict[str, Any]:
     """Operator: activate an agreement signed by both parties' roots (a proposal with one
@@ -127,7 +137,8 @@ def _agreement_from_request(body: dict[str, Any], owner: str, at: dt.datetime) -
         raise RequestError(ReasonCode.REQUEST_INVALID, f"bad agreement: {exc}") from exc
 
 
-@router.post("/agreements/propose", operation_id="proposeAgreement")
+@router.post("/agreements/propose", operation_id="proposeAgreement",
+             **documented(answer=RegistryChange, body=ProposeRequest))
 async def propose(request: Request, ctx: ContextDep, principal: PrincipalDep) -> dict[str, Any]:
     """Operator: draw up an agreement with a partner, sign it with this authority's root key
     (needs the root key in the authority directory) and record it as a proposal. The answer
@@ -164,7 +175,8 @@ async def propose(request: Request, ctx: ContextDep, principal: PrincipalDep) ->
     return {**result, **signed}
 
 
-@router.post("/proposals", operation_id="addProposal")
+@router.post("/proposals", operation_id="addProposal",
+             **documented(answer=RegistryChange, body=GeneralJWSIn))
 async def add_proposal(request: Request, ctx: ContextDep,
                        principal: PrincipalDep) -> dict[str, Any]:
     """Operator: record a partner's proposal (signed by one root) for countersigning."""
@@ -175,7 +187,8 @@ async def add_proposal(request: Request, ctx: ContextDep,
                          lambda registry: registry.add_proposal(body, at=at, limits=ctx.limits))
 
 
-@router.post("/agreements/{agreement_id}/countersign", operation_id="countersignAgreement")
+@router.post("/agreements/{agreement_id}/countersign", operation_id="countersignAgreement",
+             **documented(answer=RegistryChange))
 async def countersign(agreement_id: IdPath, ctx: ContextDep,
                       principal: PrincipalDep) -> dict[str, Any]:
     """Operator: countersign a recorded proposal with this authority's root key (needs the
@@ -196,7 +209,8 @@ async def countersign(agreement_id: IdPath, ctx: ContextDep,
     return {**result, **signed}
 
 
-@router.post("/agreements/{agreement_id}/status", operation_id="changeAgreementStatus")
+@router.post("/agreements/{agreement_id}/status", operation_id="changeAgreementStatus",
+             **documented(answer=RegistryChange, body=(StatusChangeRequest, GeneralJWSIn)))
 async def change_status(agreement_id: IdPath, request: Request, ctx: ContextDep,
                         principal: PrincipalDep) -> dict[str, Any]:
     """Operator: suspend, resume or terminate an agreement.
@@ -240,7 +254,8 @@ async def change_status(agreement_id: IdPath, request: Request, ctx: ContextDep,
     return await _change(ctx, principal, f"status-{status.value}", edit)
 
 
-@router.post("/snapshots", operation_id="importSnapshot")
+@router.post("/snapshots", operation_id="importSnapshot",
+             **documented(answer=RegistryChange, body=GeneralJWSIn))
 async def import_snapshot(request: Request, ctx: ContextDep,
                           principal: PrincipalDep) -> dict[str, Any]:
     """Operator: import a snapshot signed by this registry owner's root. Refused (and the

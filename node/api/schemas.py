@@ -216,19 +216,108 @@ class DeclarationStatus(_Model):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
+# -- errors (RFC 9457 problem details) -----------------------------------------------------------
+
+
+class ProblemError(BaseModel):
+    code: str
+    message: str
+    reasons: list[str]
+
+
+class Problem(BaseModel):
+    """An error (RFC 9457 ``application/problem+json``) with the node's reason codes."""
+
+    type: str = Field(description="https://tradeaccord.dev/errors#CODE, stable per reason code")
+    title: str = Field(description="The reason code's description")
+    status: int
+    detail: str = Field(description="What was expected and what was found")
+    instance: str | None = Field(default=None, description="The request path")
+    code: str = Field(description="The reason code (docs/errors.md)")
+    reasons: list[str] = Field(description="Every reason code the refusal stands for")
+    error: ProblemError = Field(description="Deprecated: the body before ADR 0030, kept for "
+                                "older clients; the same code, message (= detail), reasons")
+
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+def problem_response(description: str) -> dict[str, Any]:
+    """An OpenAPI response object for errors answered as ``Problem``."""
+    return {"description": description,
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": _REF.format(model="Problem")}}}}
+
+
+# Declared on every operation by ``install_body_schemas`` unless the operation declares them.
+STANDARD_ERRORS: dict[str, dict[str, Any]] = {
+    "4XX": problem_response("Refused: the reason code says why (docs/errors.md)"),
+    "5XX": problem_response("The node failed or cannot reach its database or a peer"),
+}
+
+
 # -- wiring into the OpenAPI document ------------------------------------------------------------
 
 
-def request_body(model: type[BaseModel], description: str = "") -> dict[str, Any]:
-    """``openapi_extra`` for an operation whose JSON body is described by ``model``."""
-    return {"requestBody": {"required": True, "description": description or model.__doc__ or "",
-                            "content": {"application/json": {"schema": {
-                                "$ref": _REF.format(model=model.__name__)}}}}}
+def request_body(*models: type[BaseModel], description: str = "") -> dict[str, Any]:
+    """``openapi_extra`` for an operation whose JSON body is described by ``models`` (one of
+    them, when several). The models must also be passed to ``install_body_schemas``."""
+    refs = [{"$ref": _REF.format(model=model.__name__)} for model in models]
+    schema = refs[0] if len(refs) == 1 else {"oneOf": refs}
+    return {"requestBody": {"required": True,
+                            "description": description or models[0].__doc__ or "",
+                            "content": {"application/json": {"schema": schema}}}}
+
+
+def documented(*, answer: type[BaseModel] | None = None, status: int = 200,
+               body: type[BaseModel] | tuple[type[BaseModel], ...] | None = None,
+               description: str = "") -> dict[str, Any]:
+    """Keyword arguments for a route decorator that describe, without enforcing, the route's
+    answer (``answer``, for ``status``) and JSON request body (``body``), e.g.
+    ``@router.post("/x", status_code=201, **documented(answer=XView, status=201, body=XIn))``.
+
+    The route still reads and answers as it does (``response_model=None``: the answer is not
+    re-validated). Use ``response_model=`` instead where the answer should be checked."""
+    kwargs: dict[str, Any] = {"response_model": None}
+    if answer is not None:
+        kwargs["responses"] = {status: {"model": answer,
+                                        "description": description or answer.__doc__ or "OK"}}
+    if body is not None:
+        models = body if isinstance(body, tuple) else (body,)
+        kwargs["openapi_extra"] = request_body(*models)
+    return kwargs
+
+
+def _references(value: Any, name: str) -> bool:
+    if isinstance(value, dict):
+        return value.get("$ref") == _REF.format(model=name) or any(
+            _references(v, name) for v in value.values())
+    if isinstance(value, list):
+        return any(_references(v, name) for v in value)
+    return False
+
+
+def _declare_errors(document: dict[str, Any]) -> None:
+    """Every operation answers its errors as ``Problem``: FastAPI's own 422 (its validation
+    error shape, which this node never sends) becomes ``Problem`` and ``4XX``/``5XX`` are
+    declared unless the operation declares them."""
+    for path_item in document.get("paths", {}).values():
+        for operation in path_item.values():
+            responses = operation.setdefault("responses", {})
+            for status, response in list(responses.items()):
+                if _references(response, "HTTPValidationError"):
+                    responses[status] = problem_response(
+                        "The parameters are not as documented (REQUEST_INVALID)")
+            for status, response in STANDARD_ERRORS.items():
+                responses.setdefault(status, response)
+    components = document.setdefault("components", {}).setdefault("schemas", {})
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)
 
 
 def install_body_schemas(app: FastAPI, models: Iterable[type[BaseModel]]) -> None:
-    """Make ``app.openapi()`` list ``models`` (and what they refer to) in its components."""
-    wanted = tuple(models)
+    """Make ``app.openapi()`` list ``models`` (request bodies, and what they refer to) and
+    ``Problem`` in its components, and declare the error responses of every operation."""
+    wanted: tuple[type[BaseModel], ...] = (*models, Problem)
 
     def generate() -> dict[str, Any]:
         if app.openapi_schema is not None:
@@ -241,6 +330,7 @@ def install_body_schemas(app: FastAPI, models: Iterable[type[BaseModel]]) -> Non
             for name, definition in schema.pop("$defs", {}).items():
                 components.setdefault(name, definition)
             components.setdefault(model.__name__, schema)
+        _declare_errors(document)
         app.openapi_schema = document
         return document
 

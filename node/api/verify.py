@@ -8,13 +8,16 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from node.api.deps import ContextDep, PrincipalDep, read_body
+from node.api.models import VerifyResult
+from node.api.schemas import GeneralJWSIn, documented
 from node.services import trust
 from protocol.timeutil import utc_now
 
 router = APIRouter(prefix="/v1", tags=["verify"])
 
 
-@router.post("/verify", operation_id="verifyDocument")
+@router.post("/verify", operation_id="verifyDocument",
+             **documented(answer=VerifyResult, body=GeneralJWSIn))
 async def verify_document(request: Request, ctx: ContextDep,
                           principal: PrincipalDep) -> dict[str, Any]:
     """Body: a signed document (JWS JSON). Answer: the named checks (json, integrity, chain,

@@ -61,6 +61,8 @@ COMMANDS: dict[str, _Entry] = {
                        "The trust registry: authorities, agreements, snapshots."),
     "agreement": _Entry("node.cli.agreement_cmd", "agreement_app",
                         "Bilateral agreements: propose, countersign, show, status."),
+    "webhook": _Entry("node.cli.webhook_cmd", "webhook_app",
+                      "Webhooks: callback URLs notified of documents and declarations."),
     "conformance": _Entry("node.cli.conformance_cmd", "conformance_app",
                           "Conformance kit: prove a node speaks the peer protocol."),
 }

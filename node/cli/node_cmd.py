@@ -157,7 +157,8 @@ def worker(
     metrics_port: Annotated[int | None, typer.Option(
         help="Serve Prometheus metrics of this worker on 127.0.0.1:PORT/metrics")] = None,
 ) -> None:
-    """Run the delivery worker alone (scaled deployments share one PostgreSQL database)."""
+    """Run the delivery and webhook workers alone (scaled deployments share one PostgreSQL
+    database)."""
     import asyncio
     import signal
 
@@ -167,6 +168,7 @@ def worker(
     from node.context import NodeContext
     from node.logging_setup import configure_logging
     from node.services.delivery import DeliveryWorker
+    from node.services.webhooks import WebhookWorker, make_webhook_client
 
     settings = load_settings(authority_dir)
     configure_logging(settings.log_level)
@@ -181,8 +183,11 @@ def worker(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        async with make_http_client(settings) as client:
-            await DeliveryWorker(ctx, client).run(stop)
+        # Webhook receivers get their own client (the node's TLS identity is for peers).
+        async with make_http_client(settings) as client, \
+                make_webhook_client(settings) as hooks_client:
+            await asyncio.gather(DeliveryWorker(ctx, client).run(stop),
+                                 WebhookWorker(ctx, hooks_client).run(stop))
 
     try:
         asyncio.run(_main())

@@ -13,15 +13,16 @@ from protocol.reason_codes import ReasonCode
 
 
 class RemoteRefusal(NodeError):
-    """The node's refusal as seen by the CLI: its code, message and every reason code."""
+    """A node's refusal as its problem details (RFC 9457) gave it: the primary code, every
+    other reason code (``diagnostics`` lists them) and the HTTP status in the message."""
 
     def __init__(self, error: ClientError) -> None:
         super().__init__(error.code, f"{error.message} (HTTP {error.status})")
-        self._codes = (error.code, *(code for code in error.codes if code is not error.code))
+        self._codes = error.codes
 
     @property
     def codes(self) -> tuple[ReasonCode, ...]:
-        return self._codes
+        return (self.code, *(code for code in self._codes if code is not self.code))
 
 
 @contextmanager

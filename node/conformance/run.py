@@ -177,7 +177,9 @@ class KitRun:
         code = None
         if response.status_code != 200:
             try:
-                code = str(response.json()["error"]["code"])
+                answer = response.json()
+                # RFC 9457 problem details; the "error" object of nodes before ADR 0030.
+                code = str(answer["code"] if "code" in answer else answer["error"]["code"])
             except (ValueError, KeyError, TypeError):
                 code = None
         return PeerAnswer(response.status_code, code, response.content,

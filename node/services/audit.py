@@ -21,6 +21,7 @@ from sqlalchemy import text
 from sqlmodel import Session, col, select
 
 from node.errors import NodeError
+from node.services import webhook_events
 from node.storage.models import AuditEventRecord
 from protocol.canonical import canonicalize
 from protocol.reason_codes import ReasonCode
@@ -78,6 +79,8 @@ def append_events(session: Session, events: Sequence[AuditEvent],
         prev = digest
     session.add_all(records)
     session.flush()
+    # Notifications for these events are queued in the same transaction (ADR 0031).
+    webhook_events.enqueue(session, records)
     return records
 
 

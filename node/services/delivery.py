@@ -499,8 +499,13 @@ class DeliveryWorker:
 
 
 def _error_of(response: httpx.Response) -> tuple[ReasonCode, str]:
+    """A peer's refusal: RFC 9457 problem details (``code``, ``detail``), or the ``error``
+    object of peers before ADR 0030."""
     try:
-        error = response.json()["error"]
+        body = response.json()
+        if "code" in body:
+            return ReasonCode(body["code"]), str(body.get("detail", ""))
+        error = body["error"]
         return ReasonCode(error["code"]), str(error.get("message", ""))
     except (ValueError, KeyError, TypeError):
         return ReasonCode.PEER_REFUSED, response.text[:200]

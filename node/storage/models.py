@@ -26,6 +26,10 @@ Tables:
   in custody, with its node state, holder, custodian, chain head and any custody change
   awaiting the control registry (``node.services.titles``).
 - ``title_entry``: the recorded title entries of a record, one per ``(record, sequence)``.
+- ``webhook_subscription``: callback URLs registered by traders, officers and operators,
+  with the event types wanted and the HMAC secret that signs the notifications.
+- ``webhook_delivery``: the webhook outbox — one signed notification per (event,
+  subscription), with attempts, backoff, lease and dead state (ADR 0031).
 """
 
 from __future__ import annotations
@@ -330,3 +334,39 @@ class TitleEntryRow(SQLModel, table=True):
     sha256: str = Field(max_length=64)
     entry_bytes: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     created_at: dt.datetime = Field(sa_column=_utc_column())
+class WebhookSubscriptionRecord(SQLModel, table=True):
+    """A callback URL registered by an API key (``node.services.webhooks``)."""
+
+    __tablename__ = "webhook_subscription"
+
+    pk: int | None = Field(default=None, primary_key=True)
+    subscription_id: str = Field(max_length=64, unique=True)
+    url: str = Field(sa_column=Column(Text, nullable=False))
+    events: str = Field(sa_column=Column(Text, nullable=False))  # JSON array of event types
+    owner: str = Field(max_length=64, index=True)  # the principal name that registered it
+    role: str = Field(max_length=16)
+    party: str | None = Field(default=None, max_length=128)  # a trader's party: its filter
+    # The HMAC key (base64), shown once at registration; needed in clear to sign.
+    secret: str = Field(max_length=128)
+    created_at: dt.datetime = Field(sa_column=_utc_column())
+    removed_at: dt.datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+
+
+class WebhookDeliveryRecord(SQLModel, table=True):
+    """One notification to one subscription: the webhook outbox, with retries and a lease."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (Index("ix_webhook_delivery_state_next", "state", "next_attempt_at"),)
+
+    pk: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(max_length=64, unique=True)  # the receiver's deduplication key
+    subscription_pk: int = Field(index=True)
+    event_type: str = Field(max_length=64)
+    payload: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # the exact body
+    state: str = Field(max_length=16)  # WebhookDeliveryState
+    attempts: int = 0
+    next_attempt_at: dt.datetime = Field(sa_column=_utc_column())
+    lease_until: dt.datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: dt.datetime = Field(sa_column=_utc_column())
+    delivered_at: dt.datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))

@@ -121,8 +121,16 @@ def _stored(seed: Seed, node: RunningNode) -> Stored:
 
 
 def _error(response: httpx.Response) -> dict[str, Any]:
+    # RFC 9457 problem details, with the deprecated "error" object saying the same (ADR 0030).
+    assert response.headers["content-type"] == "application/problem+json"
     body = response.json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "reasons"}
+    assert set(body) == {"type", "title", "status", "detail", "instance", "code", "reasons",
+                         "error"}
+    assert set(body["error"]) == {"code", "message", "reasons"}
+    assert body["status"] == response.status_code
+    assert body["type"].endswith("#" + body["code"]) and body["code"] == body["error"]["code"]
+    assert body["detail"] == body["error"]["message"]
+    assert body["reasons"] == body["error"]["reasons"]
     return body["error"]  # type: ignore[no-any-return]
 
 
