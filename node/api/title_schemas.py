@@ -95,3 +95,15 @@ class TitleList(_Model):
 
 
 BODY_MODELS = (TitleIssueRequest, TitleTransferRequest, TitleRejectRequest)
+
+
+class TitleRecordExport(BaseModel):
+    """``tradeaccord-title-record-1.0``: the signed bill and every recorded title entry, as
+    JWS General Serialization objects, for offline ``doc verify`` (with ``format=dcsa-ebl-3``
+    the answer is instead a DCSA eBL 3.0 TransportDocument)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    format: str
+    bill: dict[str, Any]
+    entries: list[dict[str, Any]]

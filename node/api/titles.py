@@ -17,11 +17,12 @@ from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from node.api.deps import ContextDep, IdPath, PrincipalDep, read_json
-from node.api.schemas import request_body
+from node.api.schemas import documented, request_body
 from node.api.title_schemas import (
     BODY_MODELS,
     TitleIssueRequest,
     TitleList,
+    TitleRecordExport,
     TitleRejectRequest,
     TitleTransferRequest,
     TitleView,
@@ -164,7 +165,8 @@ async def reject_surrender(record_id: IdPath, request: Request, ctx: ContextDep,
                       service.TitleOperation.REJECT_SURRENDER)
 
 
-@router.get("/{record_id}/export", operation_id="exportTitle")
+@router.get("/{record_id}/export", operation_id="exportTitle",
+            **documented(answer=TitleRecordExport))
 def export(record_id: IdPath, ctx: ContextDep, principal: PrincipalDep,
            format: ExportFormat = ExportFormat.TRADEACCORD) -> Response:
     """The signed bill and its whole recorded chain (``tradeaccord-title-record-1.0``, for

@@ -27,7 +27,8 @@ from node.api.deps import get_principal
 from node.settings import Settings
 
 # POST operations that take no body: an action named by its path alone.
-BODILESS = {"countersignAgreement", "retryMessage"}
+BODILESS = {"countersignAgreement", "retryMessage", "blankEndorseTitle", "surrenderTitle",
+            "acceptSurrender"}
 # Error answers that are not problems: readiness reports which check failed.
 NOT_PROBLEMS = {("ready", "503")}
 API_PREFIXES = ("/v1/", "/healthz", "/readyz", "/metrics", "/.well-known/")

@@ -1,6 +1,6 @@
 """titles: transferable records and their title entries
 
-Revision ID: 0007_titles
+Revision ID: 0007
 Revises: 0006_console
 Create Date: 2026-12-01 20:00:00
 
@@ -16,7 +16,7 @@ from alembic import op
 
 from node.storage.models import UTCDateTime
 
-revision = '0007_titles'
+revision = '0007'
 down_revision = '0006'
 branch_labels = None
 depends_on = None

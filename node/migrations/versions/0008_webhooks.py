@@ -1,7 +1,7 @@
 """webhooks: subscriptions and their durable outbox
 
-Revision ID: 0009_webhooks
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-01 20:00:00
 
 ``webhook_subscription`` holds the callback URLs (ADR 0031); ``webhook_delivery`` one signed
@@ -15,9 +15,9 @@ from alembic import op
 
 from node.storage.models import UTCDateTime
 
-revision = '0009_webhooks'
+revision = '0008'
 # The lead re-chains this after the migrations merged before it (0006 is 0006_console.py).
-down_revision = '0006'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
