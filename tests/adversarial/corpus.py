@@ -179,11 +179,15 @@ def run_attack(world: World, attack: Attack) -> httpx.Response:
                                  caller=request.caller, headers=headers, content=request.body)
     assert response.status_code < 500, response.text
     assert response.status_code == attack.status, response.text
+    # RFC 9457 problem details (ADR 0030), with the deprecated ``error`` member alike.
+    assert response.headers["content-type"].startswith("application/problem+json"), response.text
     body = response.json()
-    assert set(body) == {"error"}, body
+    assert body["status"] == attack.status, body
+    assert body["type"].endswith(f"#{attack.code}"), body
+    assert body["code"] == attack.code, body
+    assert (attack.reason or attack.code) in body["reasons"], body
     assert body["error"]["code"] == attack.code, body
-    assert attack.code in body["error"]["reasons"], body
-    assert (attack.reason or attack.code) in body["error"]["reasons"], body
+    assert body["error"]["reasons"] == body["reasons"], body
     after = {aid: stored_state(node.ctx.engine) for aid, node in world.net.nodes.items()}
     assert after == before, "a refused request changed what is stored"
     return response

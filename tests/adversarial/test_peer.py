@@ -317,9 +317,9 @@ ENVELOPE_CASES: tuple[Attack, ...] = (
            _unsigned_edit(lambda p: p.update(messageId="msg-1\n")), 400, "ENVELOPE_MALFORMED"),
     Attack("payload-kind-unknown", _unsigned_edit(lambda p: p.update(kind="exfiltrate")),
            400, "ENVELOPE_MALFORMED"),
-    Attack("control-kind-this-node-does-not-take",
+    Attack("title-transfer-body-not-a-title-message",
            _unsigned_edit(lambda p: p.update(kind="title-transfer", body={"note": "x"})),
-           400, "ENVELOPE_MALFORMED"),
+           400, "TITLE_ENTRY_INVALID"),
     Attack("payload-an-array",
            lambda w: _to_cn(forged_jws(b"[1]", header_of(w.sg.node_signer(None),
                                                          JWSType.ENVELOPE),
@@ -377,7 +377,7 @@ INNER = {
 def test_peer_endpoint_refuses(world: World, attack: Attack) -> None:
     response = run_attack(world, attack)
     if attack.id in INNER:
-        assert INNER[attack.id] in response.json()["error"]["message"], response.text
+        assert INNER[attack.id] in response.json()["detail"], response.text
 
 
 # -- receipts: what the sender takes as proof of delivery -----------------------------------

@@ -558,13 +558,16 @@ def test_rejects_envelope_with_unknown_member(seed: Seed) -> None:
     _assert_refused(seed, before, _post_envelope(seed, body), 400, "ENVELOPE_MALFORMED")
 
 
-def test_rejects_control_envelope_this_node_does_not_take(seed: Seed) -> None:
+def test_rejects_title_transfer_envelope_with_a_body_that_is_no_title_message(
+        seed: Seed) -> None:
+    """Every envelope kind is taken now; a body its kind does not define is refused with the
+    kind's own code, before anything is stored."""
     built = build_envelope(message_id=f"msg-{uuid.uuid4()}", sender=SG_ID, recipient=CN_ID,
                            created_at=utc_now(), ttl=dt.timedelta(hours=1),
                            kind=EnvelopeKind.TITLE_TRANSFER, body={"note": "not here"})
     body = sign_envelope(built, seed.sg.directory.node_signer(None), signed_at=utc_now()).to_json()
     before = _stored(seed, seed.cn)
-    _assert_refused(seed, before, _post_envelope(seed, body), 400, "ENVELOPE_MALFORMED")
+    _assert_refused(seed, before, _post_envelope(seed, body), 400, "TITLE_ENTRY_INVALID")
 
 
 def _inbox_entries(seed: Seed, document_id: str) -> list[dict[str, Any]]:
