@@ -25,8 +25,13 @@ clearance decision: ``body`` is ``{"declarationId", "documents": [<General JWS>,
 Every kind that carries ``documents`` has each document decided on its own (integrity,
 chain, schema, recognition) and answered in the receipt.
 
-The other kinds (``revocation``, ``title-transfer``, ``agreement-proposal``) are reserved;
-a node that does not handle one refuses it (ENVELOPE_MALFORMED).
+``kind`` ``revocation``: an issuer's signed status statement (``protocol.status_statement``:
+the document revoked, or replaced by a corrected one) travelling to a node that holds the
+document, from its issuer or from a node that forwarded the document: ``body`` is
+``{"statement": <General JWS>}``. The statement keeps the issuer's signature whoever relays it.
+
+The other kinds (``title-transfer``, ``agreement-proposal``) are reserved; a node that does
+not handle one refuses it (ENVELOPE_MALFORMED).
 
 The envelope digest (``envelope_sha256``) is the SHA-256 of the signed payload bytes; the
 receipt names it.
@@ -134,6 +139,9 @@ class Envelope:
         documents: tuple[GeneralJWS, ...] = ()
         if kind is EnvelopeKind.STATUS_CHANGE:
             StatusChangeNotice.from_dict(body)
+        if kind is EnvelopeKind.REVOCATION and (
+                set(body) != {"statement"} or not isinstance(body["statement"], Mapping)):
+            raise _fail("a revocation envelope has body {statement} with a JWS object")
         extra = DOCUMENT_KINDS.get(kind)
         if extra is not None:
             raw = body.get("documents")

@@ -76,6 +76,8 @@ class JWSType(StrEnum):
     AGREEMENT = "tradeaccord-agreement+jws"
     SNAPSHOT = "tradeaccord-registry+jws"
     TITLE_ENTRY = "tradeaccord-title-entry+jws"
+    STATUS = "tradeaccord-status+jws"
+    STATUS_ANSWER = "tradeaccord-status-answer+jws"
 
 
 # -- keys ---------------------------------------------------------------------------------

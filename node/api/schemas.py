@@ -182,6 +182,14 @@ class DeclarationList(_Model):
     declarations: list[DeclarationSummary]
 
 
+class ReassessmentView(_Model):
+    """A certificate revoked or replaced by its issuer after the decision: ``required`` when
+    the preference rested on it (``node.services.declarations.reassessment``)."""
+
+    required: bool
+    documents: list[dict[str, Any]]
+
+
 class DeclarationStatus(_Model):
     """The joint status of a declaration."""
 
@@ -199,6 +207,7 @@ class DeclarationStatus(_Model):
     forwarding: ForwardingView
     import_: ImportView = Field(alias="import")
     documents: list[DocumentEntry]
+    reassessment: ReassessmentView
     timeline: list[TimelineEntry]
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)

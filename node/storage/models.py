@@ -22,6 +22,9 @@ Tables:
 - ``declaration_event``: a declaration's timeline (at, event, by, details).
 - ``idempotency_key``: a client's ``Idempotency-Key`` per API key, with the digest of the
   request it came with and the answer it got (a retry gets that answer again).
+- ``document_status``: issuers' signed status statements (revoked, replaced) on documents
+  issued or held here; where each went is tracked by its outbox messages (``flow_ref``
+  ``status:<pk>``).
 """
 
 from __future__ import annotations
@@ -281,3 +284,27 @@ class IdempotencyKeyRecord(SQLModel, table=True):
     status_code: int
     response_json: str = Field(sa_column=Column(Text, nullable=False))
     created_at: dt.datetime = Field(sa_column=_utc_column())
+
+
+class DocumentStatusRecord(SQLModel, table=True):
+    """An issuer's signed status statement on one document (revoked or replaced), as issued
+    here or received (``received_from``); at most one per document (issuer, id, digest).
+    See ``node.services.lifecycle``."""
+
+    __tablename__ = "document_status"
+    __table_args__ = (UniqueConstraint("issuer", "document_id", "document_sha256",
+                                       name="uq_document_status_document"),)
+
+    pk: int | None = Field(default=None, primary_key=True)
+    statement_id: str = Field(max_length=128, unique=True)
+    issuer: str = Field(max_length=64)
+    document_id: str = Field(max_length=128, index=True)
+    document_sha256: str = Field(max_length=64)
+    status: str = Field(max_length=16)  # protocol.status_statement.DocumentStatus
+    effective_at: dt.datetime = Field(sa_column=_utc_column())
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    replacement_id: str | None = Field(default=None, max_length=128)
+    replacement_sha256: str | None = Field(default=None, max_length=64)
+    statement_bytes: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    received_from: str | None = Field(default=None, max_length=64)  # None: issued here
+    recorded_at: dt.datetime = Field(sa_column=_utc_column())

@@ -1,0 +1,55 @@
+"""lifecycle: issuers' signed status statements (revocation, replacement)
+
+Revision ID: 0008_lifecycle
+Revises: 0006
+Create Date: 2026-12-01 20:00:00
+
+``document_status`` holds one signed status statement per document (issuer, id, digest),
+issued here or received from a peer (see ``node.services.lifecycle``).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+import sqlmodel.sql.sqltypes  # (a submodule import, so that type checkers see it)
+from alembic import op
+
+from node.storage.models import UTCDateTime
+
+revision = '0008_lifecycle'
+down_revision = '0006'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        'document_status',
+        sa.Column('pk', sa.Integer(), nullable=False),
+        sa.Column('statement_id', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
+        sa.Column('issuer', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column('document_id', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
+        sa.Column('document_sha256', sqlmodel.sql.sqltypes.AutoString(length=64),
+                  nullable=False),
+        sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column('effective_at', UTCDateTime(), nullable=False),
+        sa.Column('reason', sa.Text(), nullable=False),
+        sa.Column('replacement_id', sqlmodel.sql.sqltypes.AutoString(length=128),
+                  nullable=True),
+        sa.Column('replacement_sha256', sqlmodel.sql.sqltypes.AutoString(length=64),
+                  nullable=True),
+        sa.Column('statement_bytes', sa.LargeBinary(), nullable=False),
+        sa.Column('received_from', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+        sa.Column('recorded_at', UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint('pk'),
+        sa.UniqueConstraint('statement_id'),
+        sa.UniqueConstraint('issuer', 'document_id', 'document_sha256',
+                            name='uq_document_status_document'),
+    )
+    op.create_index('ix_document_status_document_id', 'document_status', ['document_id'],
+                    unique=False)
+
+
+def downgrade() -> None:
+    op.drop_index('ix_document_status_document_id', table_name='document_status')
+    op.drop_table('document_status')
