@@ -243,6 +243,45 @@ class NodeClient:
     def describe(self) -> dict[str, Any]:
         return self._request("GET", "/.well-known/tradeaccord").json()  # type: ignore[no-any-return]
 
+    # -- revocation and replacement (node.services.lifecycle) --
+    def revoke(self, document_id: str, reason: str, *, effective_at: str | None = None,
+               also_to: list[str] | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"reason": reason}
+        if effective_at is not None:
+            body["effectiveAt"] = effective_at
+        if also_to:
+            body["alsoTo"] = also_to
+        return self._request("POST", f"/v1/documents/{document_id}/revoke",  # type: ignore[no-any-return]
+                             json_body=body).json()
+
+    def replace(self, document_id: str, reason: str, *,
+                document: Mapping[str, Any] | None = None, replacement_id: str | None = None,
+                effective_at: str | None = None,
+                also_to: list[str] | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"reason": reason}
+        if document is not None:
+            body["document"] = dict(document)
+        if replacement_id is not None:
+            body["replacementId"] = replacement_id
+        if effective_at is not None:
+            body["effectiveAt"] = effective_at
+        if also_to:
+            body["alsoTo"] = also_to
+        return self._request("POST", f"/v1/documents/{document_id}/replace",  # type: ignore[no-any-return]
+                             json_body=body).json()
+
+    def statements(self, document_id: str | None = None, *, undelivered: bool = False
+                   ) -> list[dict[str, Any]]:
+        """Status statements held at the node, each with ``deliveries`` and ``pending``."""
+        params = {"documentId": document_id, "undelivered": "true" if undelivered else None}
+        return self._request("GET", "/v1/statements",  # type: ignore[no-any-return]
+                             params=params).json()["statements"]
+
+    def status_answer(self, document_id: str, issuer: str | None = None) -> bytes:
+        """The node's signed status answer (no API key needed), as received."""
+        return self._request("GET", f"/v1/status/{document_id}",
+                             params={"issuer": issuer}).content
+
 
 def _client_error(response: httpx.Response) -> ClientError:
     try:

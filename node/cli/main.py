@@ -38,8 +38,9 @@ COMMANDS: dict[str, _Entry] = {
                    "both sides.", is_group=False),
     "authority": _Entry("node.cli.authority_cmd", "authority_app",
                         "Authority keys and certificates."),
-    # doc_convert_cmd adds export/import (ePhyto) to the doc group it imports.
-    "doc": _Entry("node.cli.doc_convert_cmd", "doc_app",
+    # doc_convert_cmd adds export/import (ePhyto) to the doc group it imports, and
+    # lifecycle_cmd adds revoke/replace/statements to it.
+    "doc": _Entry("node.cli.lifecycle_cmd", "doc_app",
                   "Trade documents: sign, verify, submit, send, status, export, import."),
     "declaration": _Entry("node.cli.declaration_cmd", "declaration_app",
                           "Single declaration, bilateral clearance: submit once, cleared on "
