@@ -1,0 +1,174 @@
+"""Revocation and replacement between real node processes.
+
+The pilot network of ``tradeaccord demo`` (SG-CUSTOMS, CN-CUSTOMS, SG-CHAMBER, SG-NPPO as
+``tradeaccord node serve`` processes), shared by the tests of this module; each test issues
+its own certificates. SG-CHAMBER issues certificates of origin that SG-CUSTOMS and
+CN-CUSTOMS both recognise.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from node.client import ClientError, NodeClient
+from node.demo import revocation
+from node.demo.packages import Consignment
+from node.demo.runner import Demo
+from node.services.apikeys import Role
+from protocol.envelope import EnvelopeKind, build_envelope, sign_envelope
+from protocol.jws import GeneralJWS
+from protocol.reason_codes import ReasonCode
+from protocol.status_statement import DocumentStatus, StatusStatement, sign_statement
+from protocol.timeutil import utc_now
+
+FAST = {"worker_poll_seconds": "0.05", "delivery_backoff_base_seconds": "0.05",
+        "delivery_backoff_max_seconds": "0.5", "delivery_max_attempts": "1000",
+        "delivery_timeout_seconds": "5", "log_level": "warning"}
+CHAMBER, SG, CN, NPPO = "SG-CHAMBER", "SG-CUSTOMS", "CN-CUSTOMS", "SG-NPPO"
+
+
+@pytest.fixture(scope="module")
+def pilot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    demo = Demo(tmp_path_factory.mktemp("pilot"), say=lambda _line: None, node_settings=FAST)
+    try:
+        demo.setup()
+        demo.keys[CHAMBER]["officer"] = demo.network.api_key(CHAMBER, Role.OFFICER)
+        demo.keys[NPPO]["officer"] = demo.network.api_key(NPPO, Role.OFFICER)
+        yield demo
+    finally:
+        demo.network.stop()
+
+
+def wait(probe: Callable[[], Any], what: str, timeout: float = 60) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(0.05)
+    pytest.fail(f"{what}: not within {timeout:.0f} s")
+
+
+def issue(pilot: Demo, send_to: list[str], *, references: list[dict[str, str]] | None = None
+          ) -> dict[str, Any]:
+    """A certificate of origin issued by SG-CHAMBER and accepted by each of ``send_to``."""
+    certificate = Consignment().new("certificate-of-origin")
+    if references:
+        certificate["references"] = references
+    with pilot.client(CHAMBER, "officer") as chamber:
+        issued = chamber.submit(certificate, send_to=send_to)
+        deliveries = wait(lambda: (lambda ds: ds if len(ds) == len(send_to) and all(
+            d["state"] != "pending" for d in ds) else None)(
+                chamber.status(issued["id"])["deliveries"]), "the deliveries")
+    assert {(d["to"], d["outcome"]) for d in deliveries} == {(p, "accepted") for p in send_to}
+    return issued
+
+
+def lifecycle_at(pilot: Demo, authority_id: str, document_id: str) -> dict[str, Any]:
+    with pilot.client(authority_id, "officer") as officer:
+        return dict(officer.document(document_id)["lifecycle"])
+
+
+def test_revoke_after_recognition_at_two_receivers_one_down(pilot: Demo) -> None:
+    issued = issue(pilot, [SG, CN])
+    network = pilot.network
+    process = network.processes[CN]
+    process.terminate()
+    process.wait(timeout=30)
+    try:
+        with pilot.client(CHAMBER, "officer") as chamber:
+            result = chamber.revoke(issued["id"], "issued in error")
+            assert {d["to"] for d in result["deliveries"]} == {SG, CN}
+            wait(lambda: lifecycle_at(pilot, SG, issued["id"])["state"] == "revoked",
+                 "the revocation at SG-CUSTOMS")
+            # CN-CUSTOMS is down: the operator sees where the statement has not arrived.
+            [pending] = chamber.statements(issued["id"], undelivered=True)
+            assert pending["pending"] == [CN]
+    finally:
+        network.start(CN)
+    with pilot.client(CHAMBER, "officer") as chamber:
+        wait(lambda: chamber.statements(issued["id"], undelivered=True) == [],
+             "the statement's arrival everywhere")
+        [done] = chamber.statements(issued["id"])
+    assert {(d["to"], d["state"]) for d in done["deliveries"]} == {(SG, "delivered"),
+                                                                   (CN, "delivered")}
+    assert all(d["receipt"] is not None for d in done["deliveries"])
+    for authority_id in (SG, CN):
+        held = lifecycle_at(pilot, authority_id, issued["id"])
+        assert (held["state"], held["reason"], held["receivedFrom"]) == (
+            "revoked", "issued in error", CHAMBER)
+    with pilot.client(CN, "officer") as officer:
+        report = officer.verify(officer.signed(issued["id"]))
+    assert report["valid"] is False and ReasonCode.DOCUMENT_REVOKED.value in report["reasons"]
+
+
+def test_replacement_received_before_the_originals_revocation(pilot: Demo) -> None:
+    original = issue(pilot, [CN])
+    corrected = issue(pilot, [CN], references=[{"id": original["id"],
+                                                "type": "certificate-of-origin",
+                                                "sha256": original["sha256"]}])
+    with pilot.client(CHAMBER, "officer") as chamber:
+        chamber.replace(original["id"], "corrected consignee address",
+                        replacement_id=corrected["id"])
+    held = wait(lambda: (lambda v: v if v["state"] == "replaced" else None)(
+        lifecycle_at(pilot, CN, original["id"])), "the replacement at CN-CUSTOMS")
+    assert held["replacementId"] == corrected["id"]
+    assert lifecycle_at(pilot, CN, corrected["id"])["state"] == "active"
+    with pilot.client(CN, "officer") as officer:
+        old = officer.verify(officer.signed(original["id"]))
+        new = officer.verify(officer.signed(corrected["id"]))
+    assert ReasonCode.DOCUMENT_REPLACED.value in old["reasons"] and old["valid"] is False
+    assert new["valid"] is True and new["status"]["state"] == "active"
+
+
+def test_revocation_signed_by_a_non_issuer_is_refused(pilot: Demo) -> None:
+    issued = issue(pilot, [SG])
+    network = pilot.network
+    nppo = network.directories[NPPO]
+    passphrase = network.passphrases[NPPO]
+    now = utc_now()
+    for claimed_issuer in (CHAMBER, NPPO):
+        statement = StatusStatement(
+            statement_id=str(uuid.uuid4()), status=DocumentStatus.REVOKED,
+            document_id=issued["id"], document_sha256=issued["sha256"], issuer=claimed_issuer,
+            effective_at=now, issued_at=now, reason="not ours to revoke")
+        signed = sign_statement(statement, nppo.document_signer(passphrase), signed_at=now)
+        envelope = build_envelope(message_id=f"msg-{uuid.uuid4()}", sender=NPPO, recipient=SG,
+                                  created_at=now, ttl=dt.timedelta(hours=1),
+                                  kind=EnvelopeKind.REVOCATION,
+                                  body={"statement": signed.to_dict()})
+        body = sign_envelope(envelope, nppo.node_signer(passphrase), signed_at=now).to_json()
+        response = httpx.post(f"{network.urls[SG]}/v1/peer/envelopes", content=body,
+                              headers={"content-type": "application/json"}, timeout=30)
+        assert response.status_code == 403, response.text
+        assert response.json()["error"]["code"] == ReasonCode.STATUS_NOT_ISSUER.value
+    # Through the API of a node that did not issue it: refused as well.
+    with pilot.client(NPPO, "officer") as officer, pytest.raises(ClientError) as refused:
+        officer.revoke(issued["id"], "not ours")
+    assert refused.value.code in (ReasonCode.STATUS_NOT_ISSUER, ReasonCode.NOT_FOUND)
+    with pilot.client(SG, "officer") as officer, pytest.raises(ClientError) as refused:
+        officer.revoke(issued["id"], "not ours")
+    assert refused.value.code is ReasonCode.STATUS_NOT_ISSUER
+    assert lifecycle_at(pilot, SG, issued["id"])["state"] == "active"
+
+
+def test_revocation_forwarded_to_the_importing_customs_flags_the_preference(
+        pilot: Demo) -> None:
+    _title, ok, _seconds, joint, problems = revocation.run(pilot)
+    assert ok, problems
+    assert joint["reassessment"]["required"] is True
+    [withdrawn] = joint["reassessment"]["documents"]
+    assert withdrawn["status"] == "revoked" and withdrawn["preferenceAffected"] is True
+    coo = withdrawn["documentId"]
+    # SG-CUSTOMS received it from SG-CHAMBER and passed it on to CN-CUSTOMS.
+    assert lifecycle_at(pilot, CN, coo)["receivedFrom"] == SG
+    with NodeClient(pilot.network.urls[CN]) as anyone:
+        answer = anyone.status_answer(coo)
+    assert GeneralJWS.parse(answer).payload_json()["status"] == "revoked"
