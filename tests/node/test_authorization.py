@@ -4,6 +4,8 @@ Role policy, as implemented:
 
 - documents submit, list, get, signed, send, status and the inbox list: trader, officer;
 - inbox release and reject: officer;
+- revoke and replace (a document issued here): officer; the status statements: officer,
+  operator; ``GET /v1/status/{id}`` (the signed status answer): public;
 - declarations submit, list and get: trader, officer; release and reject: officer;
 - verify and reading the registry: any authenticated caller;
 - registry changes, the outbox and the audit check: operator;
@@ -70,6 +72,7 @@ CALLERS = ("no-key", "bad-key", "trader", "officer", "operator")
 TRADER_OFFICER = frozenset({"trader", "officer"})
 OFFICER = frozenset({"officer"})
 OPERATOR = frozenset({"operator"})
+OFFICER_OPERATOR = frozenset({"officer", "operator"})
 ANY_ROLE = frozenset({"trader", "officer", "operator"})
 PUBLIC = "public"  # no key needed; a bad key is ignored
 PEER = "peer"      # authenticated by the envelope signature; API keys are ignored
@@ -93,6 +96,7 @@ class Seed:
     authority: dict[str, Any]  # CN's entry as SG's registry holds it
     declaration_id: str        # a declaration of EXPORTER, submitted at SG
     held_declarations: dict[str, str]  # "release" / "reject" → a declaration held at export
+    withdrawn: dict[str, str]  # "revoke" / "replace" → an outbound document to withdraw
 
     @property
     def sg(self) -> RunningNode:
@@ -170,6 +174,16 @@ ROWS: tuple[Row, ...] = (
     Row("rejectDocument", "POST", "/v1/inbox/{document_id}/reject", OFFICER, 200,
         lambda s: Call(f"/v1/inbox/{s.held['reject']}/reject",
                        _json({"reason": "goods not as described"}))),
+    Row("revokeDocument", "POST", "/v1/documents/{document_id}/revoke", OFFICER, 201,
+        lambda s: Call(f"/v1/documents/{s.withdrawn['revoke']}/revoke",
+                       _json({"reason": "issued in error"}))),
+    Row("replaceDocument", "POST", "/v1/documents/{document_id}/replace", OFFICER, 201,
+        lambda s: Call(f"/v1/documents/{s.withdrawn['replace']}/replace",
+                       _json({"reason": "corrected", "document": certificate_of_origin()}))),
+    Row("listStatements", "GET", "/v1/statements", OFFICER_OPERATOR, 200,
+        lambda s: Call("/v1/statements")),
+    Row("getDocumentLifecycleStatus", "GET", "/v1/status/{document_id}", PUBLIC, 200,
+        lambda s: Call(f"/v1/status/{s.document_id}")),
     Row("submitDeclaration", "POST", "/v1/declarations", TRADER_OFFICER, 201,
         lambda s: Call("/v1/declarations", _json(_package()))),
     Row("listDeclarations", "GET", "/v1/declarations", TRADER_OFFICER, 200,
@@ -324,12 +338,15 @@ def _seed(network: Network, http: httpx.Client, base: Path) -> Seed:
         declaration_id = trader.submit_declaration(_package())["id"]
         held_declarations = {action: trader.submit_declaration(_package(held=True))["id"]
                              for action in ("release", "reject")}
+        withdrawn = {action: trader.submit(certificate_of_origin())["id"]
+                     for action in ("revoke", "replace")}
     return Seed(network=network, http=http, document_id=submitted["id"], sha256=submitted["sha256"],
                 signed=json.dumps(submitted["signed"]).encode("utf-8"), held=held,
                 failed_message=str(failed["messageId"]), agreement=agreement,
                 agreement_id=agreement_spec.agreement_id, proposal=proposal,
                 proposal_id=proposal_spec.agreement_id, authority=authority,
-                declaration_id=declaration_id, held_declarations=held_declarations)
+                declaration_id=declaration_id, held_declarations=held_declarations,
+                withdrawn=withdrawn)
 
 
 @pytest.fixture(scope="module")
