@@ -277,6 +277,11 @@ class NodeClient:
         return self._request("GET", "/v1/statements",  # type: ignore[no-any-return]
                              params=params).json()["statements"]
 
+    def evidence(self, subject_id: str, *, declaration: bool = False) -> bytes:
+        """The signed evidence bundle (ZIP bytes) of a document or a declaration."""
+        kind = "declarations" if declaration else "documents"
+        return self._request("GET", f"/v1/evidence/{kind}/{subject_id}").content
+
     def status_answer(self, document_id: str, issuer: str | None = None) -> bytes:
         """The node's signed status answer (no API key needed), as received."""
         return self._request("GET", f"/v1/status/{document_id}",

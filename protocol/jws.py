@@ -78,6 +78,7 @@ class JWSType(StrEnum):
     TITLE_ENTRY = "tradeaccord-title-entry+jws"
     STATUS = "tradeaccord-status+jws"
     STATUS_ANSWER = "tradeaccord-status-answer+jws"
+    EVIDENCE_MANIFEST = "tradeaccord-evidence+jws"
 
 
 # -- keys ---------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Revocation and replacement: ``/v1/documents/{id}/revoke|replace``, ``/v1/statements``
-(where each statement has got to) and ``GET /v1/status/{documentId}`` (the signed status
-answer any verifier may ask for, without an API key)."""
+(where each statement has got to), ``GET /v1/status/{documentId}`` (the signed status
+answer any verifier may ask for, without an API key) and the evidence bundles
+(``/v1/evidence/documents/{id}``, ``/v1/evidence/declarations/{id}``)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from node.api.deps import (
     require_object,
 )
 from node.errors import RequestError
+from node.services import evidence_export
 from node.services import lifecycle as service
 from node.storage.database import read_session, storage_errors, write_session
 from protocol.reason_codes import ReasonCode
@@ -114,3 +116,25 @@ def status(document_id: IdPath, ctx: ContextDep,
     with storage_errors(), read_session(ctx.engine) as session:
         signed = service.answer(ctx, session, document_id, issuer, utc_now())
     return Response(signed, media_type="application/json")
+
+
+@router.get("/evidence/documents/{document_id}", operation_id="exportDocumentEvidence",
+            response_class=Response)
+def document_evidence(document_id: IdPath, ctx: ContextDep, principal: PrincipalDep) -> Response:
+    """Officer: the signed evidence bundle (ZIP, ``docs/evidence.md``) of a document held
+    here: the signed documents, receipts, status statements, registry versions, decisions
+    and audit entries."""
+    with storage_errors(), read_session(ctx.engine) as session:
+        data = evidence_export.export_document(ctx, session, principal, document_id, utc_now())
+    return Response(data, media_type="application/zip")
+
+
+@router.get("/evidence/declarations/{declaration_id}", operation_id="exportDeclarationEvidence",
+            response_class=Response)
+def declaration_evidence(declaration_id: IdPath, ctx: ContextDep,
+                         principal: PrincipalDep) -> Response:
+    """Officer: the signed evidence bundle of a declaration and all its documents."""
+    with storage_errors(), read_session(ctx.engine) as session:
+        data = evidence_export.export_declaration(ctx, session, principal, declaration_id,
+                                                  utc_now())
+    return Response(data, media_type="application/zip")

@@ -52,6 +52,9 @@ COMMANDS: dict[str, _Entry] = {
                        "The trust registry: authorities, agreements, snapshots."),
     "agreement": _Entry("node.cli.agreement_cmd", "agreement_app",
                         "Bilateral agreements: propose, countersign, show, status."),
+    "evidence": _Entry("node.cli.evidence_cmd", "evidence_app",
+                       "Evidence bundles: export a decision's sealed evidence, verify it "
+                       "offline."),
     "conformance": _Entry("node.cli.conformance_cmd", "conformance_app",
                           "Conformance kit: prove a node speaks the peer protocol."),
 }

@@ -4,7 +4,7 @@ Role policy, as implemented:
 
 - documents submit, list, get, signed, send, status and the inbox list: trader, officer;
 - inbox release and reject: officer;
-- revoke and replace (a document issued here): officer; the status statements: officer,
+- revoke and replace (a document issued here), evidence bundles: officer; the status statements: officer,
   operator; ``GET /v1/status/{id}`` (the signed status answer): public;
 - declarations submit, list and get: trader, officer; release and reject: officer;
 - verify and reading the registry: any authenticated caller;
@@ -184,6 +184,10 @@ ROWS: tuple[Row, ...] = (
         lambda s: Call("/v1/statements")),
     Row("getDocumentLifecycleStatus", "GET", "/v1/status/{document_id}", PUBLIC, 200,
         lambda s: Call(f"/v1/status/{s.document_id}")),
+    Row("exportDocumentEvidence", "GET", "/v1/evidence/documents/{document_id}", OFFICER, 200,
+        lambda s: Call(f"/v1/evidence/documents/{s.document_id}")),
+    Row("exportDeclarationEvidence", "GET", "/v1/evidence/declarations/{declaration_id}",
+        OFFICER, 200, lambda s: Call(f"/v1/evidence/declarations/{s.declaration_id}")),
     Row("submitDeclaration", "POST", "/v1/declarations", TRADER_OFFICER, 201,
         lambda s: Call("/v1/declarations", _json(_package()))),
     Row("listDeclarations", "GET", "/v1/declarations", TRADER_OFFICER, 200,
