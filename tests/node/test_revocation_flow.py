@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from evidence import verify_bundle
 from node.client import ClientError, NodeClient
 from node.demo import revocation
 from node.demo.packages import Consignment
@@ -172,3 +173,11 @@ def test_revocation_forwarded_to_the_importing_customs_flags_the_preference(
     with NodeClient(pilot.network.urls[CN]) as anyone:
         answer = anyone.status_answer(coo)
     assert GeneralJWS.parse(answer).payload_json()["status"] == "revoked"
+    # The importing customs' evidence of the declaration re-checks offline and shows it.
+    with pilot.client(CN, "officer") as officer:
+        bundle = officer.evidence(joint["id"], declaration=True)
+    report = verify_bundle(bundle, at=utc_now())
+    assert report.subject == {"kind": "declaration", "id": joint["id"]}
+    statuses = {d["id"]: d["status"] for d in report.documents}
+    assert statuses[coo] == "revoked" and "clearance-decision" in {
+        d["type"] for d in report.documents}
