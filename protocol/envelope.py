@@ -30,8 +30,13 @@ the document revoked, or replaced by a corrected one) travelling to a node that 
 document, from its issuer or from a node that forwarded the document: ``body`` is
 ``{"statement": <General JWS>}``. The statement keeps the issuer's signature whoever relays it.
 
-The other kinds (``title-transfer``, ``agreement-proposal``) are reserved; a node that does
-not handle one refuses it (ENVELOPE_MALFORMED).
+``kind`` ``agreement-proposal``: an agreement negotiated node to node: ``body`` is
+``{"action": "propose" | "countersigned" | "declined" | "status", "agreementId", "jws",
+"reason"}`` (``node.services.negotiation``); the signed agreement or status change inside is
+verified by the receiver's trust registry.
+
+The other kind (``title-transfer``) is reserved; a node that does not handle it refuses it
+(ENVELOPE_MALFORMED).
 
 The envelope digest (``envelope_sha256``) is the SHA-256 of the signed payload bytes; the
 receipt names it.

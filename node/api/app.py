@@ -19,7 +19,17 @@ from typing import Any
 import httpx
 from fastapi import FastAPI, Request, Response
 
-from node.api import declarations, documents, lifecycle, ops, outbox, peer, registry, verify
+from node.api import (
+    declarations,
+    documents,
+    lifecycle,
+    negotiations,
+    ops,
+    outbox,
+    peer,
+    registry,
+    verify,
+)
 from node.api.errors import install_error_handlers
 from node.api.schemas import install_body_schemas
 from node.console import install_console
@@ -134,7 +144,8 @@ def create_app(settings: Settings, *, run_worker: bool = True,
         log.info("request", extra=fields)
         return response
 
-    for module in (documents, declarations, verify, registry, outbox, peer, ops, lifecycle):
+    for module in (documents, declarations, verify, registry, outbox, peer, ops, lifecycle,
+                   negotiations):
         app.include_router(module.router)
     install_body_schemas(app, declarations.BODY_MODELS)
     install_console(app)

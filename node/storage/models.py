@@ -308,3 +308,24 @@ class DocumentStatusRecord(SQLModel, table=True):
     statement_bytes: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     received_from: str | None = Field(default=None, max_length=64)  # None: issued here
     recorded_at: dt.datetime = Field(sa_column=_utc_column())
+
+
+class NegotiationRecord(SQLModel, table=True):
+    """An agreement negotiated node to node (``node.services.negotiation``): proposed here
+    or received from the partner, then countersigned or declined."""
+
+    __tablename__ = "negotiation"
+    __table_args__ = (UniqueConstraint("agreement_id", "partner",
+                                       name="uq_negotiation_agreement_partner"),)
+
+    pk: int | None = Field(default=None, primary_key=True)
+    agreement_id: str = Field(max_length=128, index=True)
+    partner: str = Field(max_length=64)
+    side: str = Field(max_length=16)  # proposer | partner (this node's part)
+    state: str = Field(max_length=16)  # NegotiationState
+    proposal_bytes: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    agreement_bytes: bytes | None = Field(default=None,
+                                          sa_column=Column(LargeBinary, nullable=True))
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: dt.datetime = Field(sa_column=_utc_column())
+    updated_at: dt.datetime = Field(sa_column=_utc_column())
