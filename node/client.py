@@ -277,6 +277,37 @@ class NodeClient:
         return self._request("GET", "/v1/statements",  # type: ignore[no-any-return]
                              params=params).json()["statements"]
 
+    # -- negotiations (operators) --
+    def negotiations(self) -> list[dict[str, Any]]:
+        return self._request("GET", "/v1/negotiations").json()["negotiations"]  # type: ignore[no-any-return]
+
+    def negotiation(self, agreement_id: str) -> dict[str, Any]:
+        return self._request("GET", f"/v1/negotiations/{agreement_id}").json()  # type: ignore[no-any-return]
+
+    def propose_negotiation(self, proposal: Mapping[str, Any]) -> dict[str, Any]:
+        return self._request("POST", "/v1/negotiations",  # type: ignore[no-any-return]
+                             json_body=dict(proposal)).json()
+
+    def countersign_negotiation(self, agreement_id: str) -> dict[str, Any]:
+        return self._request(  # type: ignore[no-any-return]
+            "POST", f"/v1/negotiations/{agreement_id}/countersign").json()
+
+    def decline_negotiation(self, agreement_id: str, reason: str) -> dict[str, Any]:
+        return self._request("POST", f"/v1/negotiations/{agreement_id}/decline",  # type: ignore[no-any-return]
+                             json_body={"reason": reason}).json()
+
+    def negotiated_status(self, agreement_id: str, status: str, *,
+                          effective_at: str | None = None, reason: str = "") -> dict[str, Any]:
+        body: dict[str, Any] = {"status": status, "reason": reason}
+        if effective_at is not None:
+            body["effectiveAt"] = effective_at
+        return self._request("POST", f"/v1/negotiations/{agreement_id}/status",  # type: ignore[no-any-return]
+                             json_body=body).json()
+
+    def published_registry(self) -> bytes:
+        """The node's signed registry snapshot (no API key needed)."""
+        return self._request("GET", "/.well-known/tradeaccord/registry").content
+
     def evidence(self, subject_id: str, *, declaration: bool = False) -> bytes:
         """The signed evidence bundle (ZIP bytes) of a document or a declaration."""
         kind = "declarations" if declaration else "documents"

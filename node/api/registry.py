@@ -41,6 +41,7 @@ from trust_registry import (
     propose_agreement,
     sign_status_change,
 )
+from trust_registry.expiry import expiring
 
 router = APIRouter(prefix="/v1/registry", tags=["registry"])
 
@@ -69,11 +70,17 @@ async def _change(ctx: NodeContext, principal: Principal, event: str,
     return await run_in_threadpool(_run)
 
 
+EXPIRY_WARNING = dt.timedelta(days=30)  # how far ahead ``expiring`` looks
+
+
 @router.get("", operation_id="getRegistry")
 def get_registry(ctx: ContextDep, principal: PrincipalDep) -> dict[str, Any]:
-    """The registry in force (any authenticated caller)."""
+    """The registry in force (any authenticated caller), with ``expiring``: agreements, trust
+    anchors and node certificates that end within 30 days (``trust_registry.expiry``)."""
     registry = ctx.registry.current()
-    return {**_summary(registry), "registry": registry.to_dict()}
+    warnings = expiring(registry, at=utc_now(), within=EXPIRY_WARNING)
+    return {**_summary(registry), "registry": registry.to_dict(),
+            "expiring": [warning.to_dict() for warning in warnings]}
 
 
 @router.post("/authorities", operation_id="addAuthority")

@@ -52,6 +52,9 @@ COMMANDS: dict[str, _Entry] = {
                        "The trust registry: authorities, agreements, snapshots."),
     "agreement": _Entry("node.cli.agreement_cmd", "agreement_app",
                         "Bilateral agreements: propose, countersign, show, status."),
+    "negotiation": _Entry("node.cli.negotiation_cmd", "negotiation_app",
+                          "Agreements negotiated node to node: propose, list, show, countersign, "
+                          "decline."),
     "evidence": _Entry("node.cli.evidence_cmd", "evidence_app",
                        "Evidence bundles: export a decision's sealed evidence, verify it "
                        "offline."),

@@ -3,6 +3,7 @@ a suspension that reaches the partner while a document is in flight."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,10 +12,14 @@ from typing import Any
 import pytest
 
 from protocol.jws import GeneralJWS
+from protocol.reason_codes import ReasonCode
+from protocol.timeutil import format_time, utc_now
 from tests.node.conftest import certificate_of_origin
 from tests.node.databases import DatabaseFactory, database_factory  # noqa: F401 (fixture)
 from tests.node.inprocess import InProcessNetwork
 from trust_registry import TrustRegistry
+from trust_registry.comparison import compare_agreements, partner_view
+from trust_registry.errors import SnapshotError
 
 SG, CN = "SG-CUSTOMS", "CN-CUSTOMS"
 
@@ -120,3 +125,44 @@ def test_published_registry_snapshot(net: InProcessNetwork) -> None:
     assert response.status_code == 200
     snapshot = GeneralJWS.parse(response.content)
     assert snapshot.payload_json()["registry"]["owner"] == SG
+
+
+def test_expiring_agreement_is_warned_about(net: InProcessNetwork) -> None:
+    soon = format_time((utc_now() + dt.timedelta(days=10)).replace(microsecond=0))
+    response = net.request(SG, "POST", "/v1/negotiations", caller="operator", **_json({
+        "agreementId": "SG-CN-SHORT-2026", "partner": CN,
+        "documentTypes": ["commercial-invoice"], "validUntil": soon}))
+    assert response.status_code == 201, response.text
+    net.deliver(SG)
+    assert net.request(CN, "POST", "/v1/negotiations/SG-CN-SHORT-2026/countersign",
+                       caller="operator").status_code == 200
+    answer = net.request(CN, "GET", "/v1/registry", caller="trader").json()
+    [warning] = [w for w in answer["expiring"] if w["kind"] == "agreement"]
+    assert warning["subject"] == "SG-CN-SHORT-2026" and 9 < warning["daysLeft"] <= 10
+    metrics = net.request(CN, "GET", "/metrics").text
+    assert 'tradeaccord_registry_expiring{kind="agreement"} 1.0' in metrics
+
+
+def test_partners_compare_what_they_hold(net: InProcessNetwork) -> None:
+    def compare() -> list[dict[str, Any]]:
+        snapshot = net.request(SG, "GET", "/.well-known/tradeaccord/registry").content
+        ours = TrustRegistry.from_dict(net.request(CN, "GET", "/v1/registry",
+                                                   caller="operator").json()["registry"])
+        return compare_agreements(ours, partner_view(snapshot, held=ours, partner=SG,
+                                                     at=utc_now()), at=utc_now())
+
+    assert compare() == [{"agreementId": "SG-CN-COO-2026", "ours": "in-force",
+                          "theirs": "in-force", "agree": True}]
+    # Suspended at SG only (the registry route, not sent to the partner): they differ.
+    changed = net.request(SG, "POST", "/v1/registry/agreements/SG-CN-COO-2026/status",
+                          caller="operator", **_json({"status": "suspended"}))
+    assert changed.status_code == 200, changed.text
+    [row] = compare()
+    assert (row["ours"], row["theirs"], row["agree"]) == ("in-force", "suspended", False)
+    # A snapshot from another signer than the partner's roots is refused.
+    ours = TrustRegistry.from_dict(net.request(CN, "GET", "/v1/registry",
+                                               caller="operator").json()["registry"])
+    own = net.request(CN, "GET", "/.well-known/tradeaccord/registry").content
+    with pytest.raises(SnapshotError) as refused:
+        partner_view(own, held=ours, partner=SG, at=utc_now())
+    assert refused.value.code is ReasonCode.REGISTRY_SIGNATURE_INVALID
