@@ -1,4 +1,4 @@
-"""Revocation and replacement between real node processes.
+"""Revocation, replacement and a negotiation between real node processes.
 
 The pilot network of ``tradeaccord demo`` (SG-CUSTOMS, CN-CUSTOMS, SG-CHAMBER, SG-NPPO as
 ``tradeaccord node serve`` processes), shared by the tests of this module; each test issues
@@ -28,6 +28,7 @@ from protocol.jws import GeneralJWS
 from protocol.reason_codes import ReasonCode
 from protocol.status_statement import DocumentStatus, StatusStatement, sign_statement
 from protocol.timeutil import utc_now
+from trust_registry import TrustRegistry
 
 FAST = {"worker_poll_seconds": "0.05", "delivery_backoff_base_seconds": "0.05",
         "delivery_backoff_max_seconds": "0.5", "delivery_max_attempts": "1000",
@@ -181,3 +182,22 @@ def test_revocation_forwarded_to_the_importing_customs_flags_the_preference(
     statuses = {d["id"]: d["status"] for d in report.documents}
     assert statuses[coo] == "revoked" and "clearance-decision" in {
         d["type"] for d in report.documents}
+
+
+def test_a_proposal_declined_between_nodes(pilot: Demo) -> None:
+    agreement_id = f"SG-CN-INV-{uuid.uuid4().hex[:6].upper()}"
+    with pilot.client(SG, "operator") as sg, pilot.client(CN, "operator") as cn:
+        proposed = sg.propose_negotiation({"agreementId": agreement_id, "partner": CN,
+                                           "documentTypes": ["commercial-invoice"]})
+        assert proposed["state"] == "proposed"
+        wait(lambda: any(n["agreementId"] == agreement_id and n["state"] == "received"
+                         for n in cn.negotiations()), "the proposal at CN-CUSTOMS")
+        cn.decline_negotiation(agreement_id, "invoices are outside our legal basis")
+        declined = wait(lambda: (lambda n: n if n["state"] == "declined" else None)(
+            sg.negotiation(agreement_id)), "the refusal at SG-CUSTOMS")
+        assert declined["reason"] == "invoices are outside our legal basis"
+        with pytest.raises(ClientError) as refused:
+            cn.countersign_negotiation(agreement_id)
+        assert refused.value.code is ReasonCode.STATE_INVALID
+        registry = TrustRegistry.from_dict(sg.registry()["registry"])
+    assert registry.agreement(agreement_id).is_dual_signed is False  # a proposal, not in force
