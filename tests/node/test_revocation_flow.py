@@ -9,15 +9,19 @@ CN-CUSTOMS both recognise.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
 from evidence import verify_bundle
+from node.cli.main import build_app
 from node.client import ClientError, NodeClient
 from node.demo import revocation
 from node.demo.packages import Consignment
@@ -27,7 +31,7 @@ from protocol.envelope import EnvelopeKind, build_envelope, sign_envelope
 from protocol.jws import GeneralJWS
 from protocol.reason_codes import ReasonCode
 from protocol.status_statement import DocumentStatus, StatusStatement, sign_statement
-from protocol.timeutil import utc_now
+from protocol.timeutil import format_time, utc_now
 from trust_registry import TrustRegistry
 
 FAST = {"worker_poll_seconds": "0.05", "delivery_backoff_base_seconds": "0.05",
@@ -201,3 +205,29 @@ def test_a_proposal_declined_between_nodes(pilot: Demo) -> None:
         assert refused.value.code is ReasonCode.STATE_INVALID
         registry = TrustRegistry.from_dict(sg.registry()["registry"])
     assert registry.agreement(agreement_id).is_dual_signed is False  # a proposal, not in force
+
+
+def test_doc_verify_asks_a_node_for_the_status(pilot: Demo, tmp_path: Path) -> None:
+    issued = issue(pilot, [SG])
+    effective = (utc_now() + dt.timedelta(hours=1)).replace(microsecond=0)
+    with pilot.client(CHAMBER, "officer") as chamber:
+        chamber.revoke(issued["id"], "superseded by a new shipment",
+                       effective_at=format_time(effective))
+        signed = chamber.signed(issued["id"])
+    wait(lambda: lifecycle_at(pilot, SG, issued["id"])["state"] == "revoked",
+         "the revocation at SG-CUSTOMS")
+    with pilot.client(SG, "operator") as operator:
+        registry = operator.registry()["registry"]
+    (tmp_path / "signed.json").write_bytes(signed)
+    (tmp_path / "registry.json").write_text(json.dumps(registry))
+    base = ["doc", "verify", str(tmp_path / "signed.json"), "--registry",
+            str(tmp_path / "registry.json"), "--as", SG, "--status-from",
+            pilot.network.urls[SG]]
+    runner = CliRunner()
+    before = runner.invoke(build_app(), base)
+    assert before.exit_code == 0, before.output
+    assert "VALID" in before.output and "revoked with effect from" in before.output
+    after = runner.invoke(build_app(), [*base, "--at",
+                                        format_time(effective + dt.timedelta(seconds=1))])
+    assert after.exit_code == 1, after.output
+    assert ReasonCode.DOCUMENT_REVOKED.value in after.output
