@@ -231,3 +231,27 @@ def test_doc_verify_asks_a_node_for_the_status(pilot: Demo, tmp_path: Path) -> N
                                         format_time(effective + dt.timedelta(seconds=1))])
     assert after.exit_code == 1, after.output
     assert ReasonCode.DOCUMENT_REVOKED.value in after.output
+
+
+def test_cli_revoke_replace_and_statements(pilot: Demo, tmp_path: Path) -> None:
+    first, second = issue(pilot, [SG]), issue(pilot, [SG])
+    key = ["--node", pilot.network.urls[CHAMBER], "--api-key", pilot.keys[CHAMBER]["officer"]]
+    runner = CliRunner()
+    revoked = runner.invoke(build_app(), ["doc", "revoke", first["id"], "--reason",
+                                          "issued in error", *key])
+    assert revoked.exit_code == 0, revoked.output
+    assert f"document {first['id']} revoked" in revoked.output and SG in revoked.output
+    corrected = Consignment().new("certificate-of-origin")
+    (tmp_path / "corrected.json").write_text(json.dumps(corrected))
+    replaced = runner.invoke(build_app(), ["doc", "replace", second["id"],
+                                           str(tmp_path / "corrected.json"), "--reason",
+                                           "wrong consignee", *key])
+    assert replaced.exit_code == 0, replaced.output
+    assert f"replaced by {corrected['id']}" in replaced.output
+    again = runner.invoke(build_app(), ["doc", "revoke", first["id"], "--reason", "x", *key])
+    assert again.exit_code == 1 and "STATE_INVALID" in again.output
+    wait(lambda: runner.invoke(build_app(), ["doc", "statements", "--undelivered", *key]
+                               ).output.strip() == "no statements", "every statement delivered")
+    listed = runner.invoke(build_app(), ["doc", "statements", first["id"], "--json", *key])
+    [statement] = json.loads(listed.output)
+    assert statement["pending"] == [] and statement["deliveries"][0]["to"] == SG
