@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from node.api.deps import ContextDep, IdPath, PrincipalDep, read_json, require_object
-from node.api.registry import _PROPOSE_MEMBERS, _agreement_from_request
+from node.api.registry import PROPOSE_MEMBERS, agreement_from_request
 from node.context import NodeContext
 from node.errors import RequestError
 from node.services import negotiation as service
@@ -41,10 +41,10 @@ async def propose(request: Request, ctx: ContextDep, principal: PrincipalDep) ->
     """Operator: propose an agreement to the partner's node (signed with this root; body as
     ``POST /v1/registry/agreements/propose``); the partner's operator answers."""
     require_role(principal, Role.OPERATOR)
-    body = require_object(await read_json(request, ctx), _PROPOSE_MEMBERS,
+    body = require_object(await read_json(request, ctx), PROPOSE_MEMBERS,
                           {"agreementId", "partner", "documentTypes"})
     at = utc_now()
-    agreement = _agreement_from_request(body, ctx.authority_id, at)
+    agreement = agreement_from_request(body, ctx.authority_id, at)
 
     def _run() -> Any:
         return _commit(ctx, lambda session: (lambda r: (service.view(r[0]), r[1]))(

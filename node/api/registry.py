@@ -105,11 +105,11 @@ async def add_agreement(request: Request, ctx: ContextDep,
                          lambda registry: registry.add_agreement(body, at=at, limits=ctx.limits))
 
 
-_PROPOSE_MEMBERS = {"agreementId", "partner", "documentTypes", "recognisedAs", "mappingIds",
+PROPOSE_MEMBERS = {"agreementId", "partner", "documentTypes", "recognisedAs", "mappingIds",
                     "direction", "validFrom", "validUntil", "legalReference"}
 
 
-def _agreement_from_request(body: dict[str, Any], owner: str, at: dt.datetime) -> Agreement:
+def agreement_from_request(body: dict[str, Any], owner: str, at: dt.datetime) -> Agreement:
     try:
         types = [DocType(t) for t in body["documentTypes"]]
         scope = build_scope(
@@ -139,7 +139,7 @@ async def propose(request: Request, ctx: ContextDep, principal: PrincipalDep) ->
     "direction"?: "both"|"outbound"|"inbound", "validFrom"?, "validUntil"?,
     "legalReference"?}``."""
     require_role(principal, Role.OPERATOR)
-    body = require_object(await read_json(request, ctx), _PROPOSE_MEMBERS,
+    body = require_object(await read_json(request, ctx), PROPOSE_MEMBERS,
                           {"agreementId", "partner", "documentTypes"})
     at = utc_now()
     known = {doc_type for doc_type, _version in ctx.schemas.types()}
@@ -154,7 +154,7 @@ async def propose(request: Request, ctx: ContextDep, principal: PrincipalDep) ->
         if unknown:
             raise RequestError(ReasonCode.DOC_TYPE_UNKNOWN,
                                f"{field_name}: no schema for {unknown!r}")
-    agreement = _agreement_from_request(body, ctx.authority_id, at)
+    agreement = agreement_from_request(body, ctx.authority_id, at)
     signed: dict[str, Any] = {}
 
     def edit(registry: TrustRegistry) -> TrustRegistry:
