@@ -110,6 +110,8 @@ PROPOSE_MEMBERS = {"agreementId", "partner", "documentTypes", "recognisedAs", "m
 
 
 def agreement_from_request(body: dict[str, Any], owner: str, at: dt.datetime) -> Agreement:
+    """The agreement a proposal body describes (REQUEST_INVALID when it is malformed); also
+    used by ``node.api.negotiations``."""
     try:
         types = [DocType(t) for t in body["documentTypes"]]
         scope = build_scope(
