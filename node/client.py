@@ -311,6 +311,81 @@ class NodeClient:
     def describe(self) -> dict[str, Any]:
         return self._request("GET", "/.well-known/tradeaccord").json()  # type: ignore[no-any-return]
 
+    # -- revocation and replacement (node.services.lifecycle) --
+    def revoke(self, document_id: str, reason: str, *, effective_at: str | None = None,
+               also_to: list[str] | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"reason": reason}
+        if effective_at is not None:
+            body["effectiveAt"] = effective_at
+        if also_to:
+            body["alsoTo"] = also_to
+        return self._request("POST", f"/v1/documents/{document_id}/revoke",  # type: ignore[no-any-return]
+                             json_body=body).json()
+
+    def replace(self, document_id: str, reason: str, *,
+                document: Mapping[str, Any] | None = None, replacement_id: str | None = None,
+                effective_at: str | None = None,
+                also_to: list[str] | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"reason": reason}
+        if document is not None:
+            body["document"] = dict(document)
+        if replacement_id is not None:
+            body["replacementId"] = replacement_id
+        if effective_at is not None:
+            body["effectiveAt"] = effective_at
+        if also_to:
+            body["alsoTo"] = also_to
+        return self._request("POST", f"/v1/documents/{document_id}/replace",  # type: ignore[no-any-return]
+                             json_body=body).json()
+
+    def statements(self, document_id: str | None = None, *, undelivered: bool = False
+                   ) -> list[dict[str, Any]]:
+        """Status statements held at the node, each with ``deliveries`` and ``pending``."""
+        params = {"documentId": document_id, "undelivered": "true" if undelivered else None}
+        return self._request("GET", "/v1/statements",  # type: ignore[no-any-return]
+                             params=params).json()["statements"]
+
+    # -- negotiations (operators) --
+    def negotiations(self) -> list[dict[str, Any]]:
+        return self._request("GET", "/v1/negotiations").json()["negotiations"]  # type: ignore[no-any-return]
+
+    def negotiation(self, agreement_id: str) -> dict[str, Any]:
+        return self._request("GET", f"/v1/negotiations/{agreement_id}").json()  # type: ignore[no-any-return]
+
+    def propose_negotiation(self, proposal: Mapping[str, Any]) -> dict[str, Any]:
+        return self._request("POST", "/v1/negotiations",  # type: ignore[no-any-return]
+                             json_body=dict(proposal)).json()
+
+    def countersign_negotiation(self, agreement_id: str) -> dict[str, Any]:
+        return self._request(  # type: ignore[no-any-return]
+            "POST", f"/v1/negotiations/{agreement_id}/countersign").json()
+
+    def decline_negotiation(self, agreement_id: str, reason: str) -> dict[str, Any]:
+        return self._request("POST", f"/v1/negotiations/{agreement_id}/decline",  # type: ignore[no-any-return]
+                             json_body={"reason": reason}).json()
+
+    def negotiated_status(self, agreement_id: str, status: str, *,
+                          effective_at: str | None = None, reason: str = "") -> dict[str, Any]:
+        body: dict[str, Any] = {"status": status, "reason": reason}
+        if effective_at is not None:
+            body["effectiveAt"] = effective_at
+        return self._request("POST", f"/v1/negotiations/{agreement_id}/status",  # type: ignore[no-any-return]
+                             json_body=body).json()
+
+    def published_registry(self) -> bytes:
+        """The node's signed registry snapshot (no API key needed)."""
+        return self._request("GET", "/.well-known/tradeaccord/registry").content
+
+    def evidence(self, subject_id: str, *, declaration: bool = False) -> bytes:
+        """The signed evidence bundle (ZIP bytes) of a document or a declaration."""
+        kind = "declarations" if declaration else "documents"
+        return self._request("GET", f"/v1/evidence/{kind}/{subject_id}").content
+
+    def status_answer(self, document_id: str, issuer: str | None = None) -> bytes:
+        """The node's signed status answer (no API key needed), as received."""
+        return self._request("GET", f"/v1/status/{document_id}",
+                             params={"issuer": issuer}).content
+
 
 def problem_of(body: Any) -> tuple[ReasonCode, str, tuple[ReasonCode, ...]]:
     """Code, message and reasons of a node's error body: RFC 9457 problem details

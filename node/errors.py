@@ -63,6 +63,7 @@ _STATUS: dict[ReasonCode, int] = {
     ReasonCode.SENDER_UNKNOWN: 403,
     ReasonCode.NODE_CERTIFICATE_MISSING: 401,
     ReasonCode.FORBIDDEN: 403,
+    ReasonCode.STATUS_NOT_ISSUER: 403,
     ReasonCode.NOT_FOUND: 404,
     ReasonCode.DOC_TYPE_UNKNOWN: 422,
     ReasonCode.SCHEMA_INVALID: 422,

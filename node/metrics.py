@@ -33,6 +33,10 @@ class NodeMetrics:
         self.outbox_depth = Gauge(
             "tradeaccord_outbox_depth", "Outbound messages and deliveries not yet finished",
             registry=self.registry)
+        self.registry_expiring = Gauge(
+            "tradeaccord_registry_expiring",
+            "Agreements, trust anchors and node certificates ending within 30 days, by kind",
+            ["kind"], registry=self.registry)
         self.request_latency = Histogram(
             "tradeaccord_http_request_seconds", "API request latency", ["route", "method"],
             registry=self.registry)

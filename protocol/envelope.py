@@ -25,12 +25,21 @@ clearance decision: ``body`` is ``{"declarationId", "documents": [<General JWS>,
 Every kind that carries ``documents`` has each document decided on its own (integrity,
 chain, schema, recognition) and answered in the receipt.
 
+``kind`` ``revocation``: an issuer's signed status statement (``protocol.status_statement``:
+the document revoked, or replaced by a corrected one) travelling to a node that holds the
+document, from its issuer or from a node that forwarded the document: ``body`` is
+``{"statement": <General JWS>}``. The statement keeps the issuer's signature whoever relays it.
+
+``kind`` ``agreement-proposal``: an agreement negotiated node to node: ``body`` is
+``{"action": "propose" | "countersigned" | "declined" | "status", "agreementId", "jws",
+"reason"}`` (``node.services.negotiation``); the signed agreement or status change inside is
+verified by the receiver's trust registry.
+
 ``kind`` ``title-transfer``: a transferable record's custody messages; ``body`` is one
 ``protocol.title_messages.TitleMessage`` (ADR 0015 §8), answered with a receipt without
 document outcomes.
 
-The other kinds (``revocation``, ``agreement-proposal``) are reserved; a node that does not
-handle one refuses it (ENVELOPE_MALFORMED).
+Every kind is handled by a node; a body its kind does not define is refused.
 
 The envelope digest (``envelope_sha256``) is the SHA-256 of the signed payload bytes; the
 receipt names it.
@@ -138,6 +147,9 @@ class Envelope:
         documents: tuple[GeneralJWS, ...] = ()
         if kind is EnvelopeKind.STATUS_CHANGE:
             StatusChangeNotice.from_dict(body)
+        if kind is EnvelopeKind.REVOCATION and (
+                set(body) != {"statement"} or not isinstance(body["statement"], Mapping)):
+            raise _fail("a revocation envelope has body {statement} with a JWS object")
         extra = DOCUMENT_KINDS.get(kind)
         if extra is not None:
             raw = body.get("documents")

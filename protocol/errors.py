@@ -13,6 +13,7 @@
     ├── DocumentReferenceError    a references[] entry that does not resolve (carries the pointer)
     ├── ContentError              a code not in its list, figures that do not add up (pointer)
     ├── TitleError                title entries, title chains and their messages
+    ├── StatusError               signed status statements (revocation, replacement)
     └── InteropError              conversion to and from other standards' formats (ePhyto XML)
     KeyLoadError                  private keys that cannot be loaded (a ProtocolError too)
 
@@ -107,6 +108,11 @@ class ContentError(ProtocolError):
 
 class TitleError(ProtocolError):
     """A title entry, title chain or title message is malformed or does not verify."""
+
+
+class StatusError(ProtocolError):
+    """A status statement (revocation or replacement) or a status answer is malformed, does
+    not verify, or is signed by another authority than the document's issuer."""
 
 
 class KeyLoadError(ProtocolError):

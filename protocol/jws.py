@@ -76,6 +76,9 @@ class JWSType(StrEnum):
     AGREEMENT = "tradeaccord-agreement+jws"
     SNAPSHOT = "tradeaccord-registry+jws"
     TITLE_ENTRY = "tradeaccord-title-entry+jws"
+    STATUS = "tradeaccord-status+jws"
+    STATUS_ANSWER = "tradeaccord-status-answer+jws"
+    EVIDENCE_MANIFEST = "tradeaccord-evidence+jws"
 
 
 # -- keys ---------------------------------------------------------------------------------

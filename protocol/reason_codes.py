@@ -97,6 +97,14 @@ class ReasonCode(StrEnum):
     CERTIFICATE_MISSING = "CERTIFICATE_MISSING"
     GOODS_NOT_COVERED = "GOODS_NOT_COVERED"
     DECLARATION_NOT_RECOGNISED = "DECLARATION_NOT_RECOGNISED"
+    # -- document lifecycle (revocation and replacement) --
+    DOCUMENT_REVOKED = "DOCUMENT_REVOKED"
+    DOCUMENT_REPLACED = "DOCUMENT_REPLACED"
+    STATUS_NOT_ISSUER = "STATUS_NOT_ISSUER"
+    STATUS_INVALID = "STATUS_INVALID"
+    # -- evidence bundles --
+    EVIDENCE_INVALID = "EVIDENCE_INVALID"
+    EVIDENCE_TAMPERED = "EVIDENCE_TAMPERED"
     # -- transferable records (title chains) --
     TITLE_SIGNER_NOT_CUSTODIAN = "TITLE_SIGNER_NOT_CUSTODIAN"
     TITLE_NOT_HOLDER = "TITLE_NOT_HOLDER"
@@ -220,6 +228,19 @@ _DESCRIPTIONS: dict[ReasonCode, str] = {
     "subheading, origin country or agreement differ).",
     ReasonCode.DECLARATION_NOT_RECOGNISED: "The importing customs did not recognise the forwarded "
     "declaration (its receipt's reason codes say why).",
+    ReasonCode.DOCUMENT_REVOKED: "The issuer revoked the document with effect at or before the "
+    "time checked (its signed status statement names the effective time and the reason).",
+    ReasonCode.DOCUMENT_REPLACED: "The issuer replaced the document with a corrected one with "
+    "effect at or before the time checked (the status statement names the replacement).",
+    ReasonCode.STATUS_NOT_ISSUER: "A revocation or replacement is not signed by, or not asked "
+    "of, the authority that issued the document: only the issuer may withdraw it.",
+    ReasonCode.STATUS_INVALID: "A status statement (or status answer) is malformed, does not "
+    "verify, or does not fit the document it names (another digest, a second status).",
+    ReasonCode.EVIDENCE_INVALID: "The evidence bundle is not a readable bundle, its manifest "
+    "is not signed by the producing node's key, or a signed object inside does not verify "
+    "(the report names the file).",
+    ReasonCode.EVIDENCE_TAMPERED: "A file of the evidence bundle differs from the SHA-256 its "
+    "signed manifest lists, or is missing, or was added (the report names the file).",
     ReasonCode.TITLE_SIGNER_NOT_CUSTODIAN: "A title entry is not signed by the node that had "
     "custody of the record (the custodian named by the entry before it).",
     ReasonCode.TITLE_NOT_HOLDER: "The party acting on the transferable record is not its current "

@@ -22,7 +22,9 @@ from fastapi import FastAPI, Request, Response
 from node.api import (
     declarations,
     documents,
+    lifecycle,
     models,
+    negotiations,
     ops,
     outbox,
     peer,
@@ -157,7 +159,7 @@ def create_app(settings: Settings, *, run_worker: bool = True,
         return response
 
     for module in (documents, declarations, titles, verify, registry, outbox, webhooks, peer,
-                   ops):
+                   ops, lifecycle, negotiations):
         app.include_router(module.router)
     # Every module's request-body models (schemas.documented / request_body refer to them).
     install_body_schemas(app, (*declarations.BODY_MODELS, *titles.BODY_MODELS,

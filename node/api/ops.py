@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlalchemy import text
@@ -9,8 +11,11 @@ from sqlalchemy import text
 from node.api.deps import ContextDep
 from node.api.models import Health, Readiness
 from node.api.schemas import documented
+from node.context import NodeContext
 from node.services.delivery import outbox_depth
 from node.storage.database import read_session
+from protocol.timeutil import utc_now
+from trust_registry.expiry import ExpiringKind, expiring
 
 router = APIRouter(tags=["operations"])
 
@@ -50,4 +55,16 @@ def ready(ctx: ContextDep) -> JSONResponse:
 def metrics(ctx: ContextDep) -> Response:
     """Prometheus exposition format."""
     ctx.metrics.outbox_depth.set(outbox_depth(ctx))
+    _expiry_gauge(ctx)
     return Response(ctx.metrics.render(), media_type="text/plain; version=0.0.4")
+
+
+EXPIRY_WARNING = dt.timedelta(days=30)  # as GET /v1/registry's ``expiring``
+
+
+def _expiry_gauge(ctx: NodeContext) -> None:
+    """``tradeaccord_registry_expiring{kind}``: what ends within the warning window."""
+    warnings = expiring(ctx.registry.current(), at=utc_now(), within=EXPIRY_WARNING)
+    for kind in ExpiringKind:
+        ctx.metrics.registry_expiring.labels(kind=kind.value).set(
+            sum(1 for warning in warnings if warning.kind is kind))

@@ -50,6 +50,7 @@ from trust_registry import (
     propose_agreement,
     sign_status_change,
 )
+from trust_registry.expiry import expiring
 
 router = APIRouter(prefix="/v1/registry", tags=["registry"])
 
@@ -78,11 +79,17 @@ async def _change(ctx: NodeContext, principal: Principal, event: str,
     return await run_in_threadpool(_run)
 
 
+EXPIRY_WARNING = dt.timedelta(days=30)  # how far ahead ``expiring`` looks
+
+
 @router.get("", operation_id="getRegistry", **documented(answer=RegistryView))
 def get_registry(ctx: ContextDep, principal: PrincipalDep) -> dict[str, Any]:
-    """The registry in force (any authenticated caller)."""
+    """The registry in force (any authenticated caller), with ``expiring``: agreements, trust
+    anchors and node certificates that end within 30 days (``trust_registry.expiry``)."""
     registry = ctx.registry.current()
-    return {**_summary(registry), "registry": registry.to_dict()}
+    warnings = expiring(registry, at=utc_now(), within=EXPIRY_WARNING)
+    return {**_summary(registry), "registry": registry.to_dict(),
+            "expiring": [warning.to_dict() for warning in warnings]}
 
 
 @router.post("/authorities", operation_id="addAuthority",
@@ -112,11 +119,13 @@ async def add_agreement(request: Request, ctx: ContextDep,
                          lambda registry: registry.add_agreement(body, at=at, limits=ctx.limits))
 
 
-_PROPOSE_MEMBERS = {"agreementId", "partner", "documentTypes", "recognisedAs", "mappingIds",
+PROPOSE_MEMBERS = {"agreementId", "partner", "documentTypes", "recognisedAs", "mappingIds",
                     "direction", "validFrom", "validUntil", "legalReference"}
 
 
-def _agreement_from_request(body: dict[str, Any], owner: str, at: dt.datetime) -> Agreement:
+def agreement_from_request(body: dict[str, Any], owner: str, at: dt.datetime) -> Agreement:
+    """The agreement a proposal body describes (REQUEST_INVALID when it is malformed); also
+    used by ``node.api.negotiations``."""
     try:
         types = [DocType(t) for t in body["documentTypes"]]
         scope = build_scope(
@@ -147,7 +156,7 @@ async def propose(request: Request, ctx: ContextDep, principal: PrincipalDep) ->
     "direction"?: "both"|"outbound"|"inbound", "validFrom"?, "validUntil"?,
     "legalReference"?}``."""
     require_role(principal, Role.OPERATOR)
-    body = require_object(await read_json(request, ctx), _PROPOSE_MEMBERS,
+    body = require_object(await read_json(request, ctx), PROPOSE_MEMBERS,
                           {"agreementId", "partner", "documentTypes"})
     at = utc_now()
     known = {doc_type for doc_type, _version in ctx.schemas.types()}
@@ -162,7 +171,7 @@ async def propose(request: Request, ctx: ContextDep, principal: PrincipalDep) ->
         if unknown:
             raise RequestError(ReasonCode.DOC_TYPE_UNKNOWN,
                                f"{field_name}: no schema for {unknown!r}")
-    agreement = _agreement_from_request(body, ctx.authority_id, at)
+    agreement = agreement_from_request(body, ctx.authority_id, at)
     signed: dict[str, Any] = {}
 
     def edit(registry: TrustRegistry) -> TrustRegistry:

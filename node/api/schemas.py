@@ -193,6 +193,14 @@ class TransferableRecordRef(_Model):
     controlRegistry: str
 
 
+class ReassessmentView(_Model):
+    """A certificate revoked or replaced by its issuer after the decision: ``required`` when
+    the preference rested on it (``node.services.declarations.reassessment``)."""
+
+    required: bool
+    documents: list[dict[str, Any]]
+
+
 class DeclarationStatus(_Model):
     """The joint status of a declaration."""
 
@@ -210,6 +218,7 @@ class DeclarationStatus(_Model):
     forwarding: ForwardingView
     import_: ImportView = Field(alias="import")
     documents: list[DocumentEntry]
+    reassessment: ReassessmentView
     timeline: list[TimelineEntry]
     transferableRecords: list[TransferableRecordRef] = Field(default_factory=list)
 

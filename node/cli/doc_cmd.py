@@ -93,9 +93,13 @@ def verify(
     = None,
     as_json: JsonOption = False,
     profile: ProfileOption = None,
+    status_from: Annotated[str | None, typer.Option(
+        "--status-from", help="A node URL: ask it for the document's signed status "
+        "(revoked or replaced at the verification time: INVALID)")] = None,
 ) -> None:
     """Check integrity, certificate chain, schema, and codes and arithmetic as the
-    validation profile asks (and, with --registry, recognition).
+    validation profile asks (and, with --registry, recognition; with --status-from, the
+    issuer's revocation or replacement as that node holds it).
 
     Exit 0 when valid (and recognised, with --registry); 1 when not; 2 on usage errors.
     """
@@ -127,6 +131,12 @@ def verify(
         result = verify_document(data, anchors=anchors, at=when, schemas=schemas,
                                  limits=settings.limits(), profile=chosen)
         report = result.summary()
+    if status_from is not None:
+        from node.cli.status_check import with_status_from
+
+        report = with_status_from(report, status_from, registry_path=registry,
+                                  anchors=anchors, at=when, now=utc_now(),
+                                  limits=settings.limits())
     _print_report(report, as_json)
     raise typer.Exit(EXIT_OK if report["valid"] else EXIT_REFUSED)
 
@@ -164,6 +174,12 @@ def _print_report(report: dict[str, Any], as_json: bool) -> None:
                        f"{recognition['registryVersion']})")
         else:
             typer.echo(f"  not recognised: {', '.join(recognition['reasons'])}")
+    status = report.get("status")
+    if status is not None and status["state"] != "active":
+        typer.echo(f"  {status['state']} with effect from {status['effectiveAt']}: "
+                   f"{status['reason']}"
+                   + (f" (replaced by {status['replacementId']})"
+                      if status.get("replacementId") else ""))
     if report["valid"]:
         typer.echo("VALID")
     else:
@@ -246,6 +262,12 @@ def status(
         print_json(result)
         return
     typer.echo(f"document {result['id']} ({result['type']}) sha256 {result['sha256']}")
+    lifecycle = result.get("lifecycle") or {"state": "active"}
+    if lifecycle["state"] != "active":
+        typer.echo(f"  {lifecycle['state'].upper()} with effect from {lifecycle['effectiveAt']}"
+                   f": {lifecycle['reason']}"
+                   + (f"; replaced by {lifecycle['replacementId']}"
+                      if lifecycle.get("replacementId") else ""))
     if result["direction"] == "inbound":
         typer.echo(f"  received from {result['receivedFrom']}: {result['outcome']} "
                    f"{' '.join(result['reasons'])}")

@@ -42,10 +42,11 @@ COMMANDS: dict[str, _Entry] = {
                    "both sides.", is_group=False),
     "authority": _Entry("node.cli.authority_cmd", "authority_app",
                         "Authority keys and certificates."),
-    # doc_convert_cmd adds export/import (ePhyto) to the doc group it imports.
-    "doc": _Entry("node.cli.doc_convert_cmd", "doc_app",
+    # doc_convert_cmd adds export/import (ePhyto) to the doc group it imports, and
+    # lifecycle_cmd adds revoke/replace/statements to it.
+    "doc": _Entry("node.cli.lifecycle_cmd", "doc_app",
                   "Trade documents: sign, verify, submit, send, status, list, get, export, "
-                  "import."),
+                  "import, revoke, replace."),
     "declaration": _Entry("node.cli.declaration_cmd", "declaration_app",
                           "Single declaration, bilateral clearance: submit once, cleared on "
                           "both sides."),
@@ -63,6 +64,12 @@ COMMANDS: dict[str, _Entry] = {
                         "Bilateral agreements: propose, countersign, show, status."),
     "webhook": _Entry("node.cli.webhook_cmd", "webhook_app",
                       "Webhooks: callback URLs notified of documents and declarations."),
+    "negotiation": _Entry("node.cli.negotiation_cmd", "negotiation_app",
+                          "Agreements negotiated node to node: propose, list, show, countersign, "
+                          "decline."),
+    "evidence": _Entry("node.cli.evidence_cmd", "evidence_app",
+                       "Evidence bundles: export a decision's sealed evidence, verify it "
+                       "offline."),
     "conformance": _Entry("node.cli.conformance_cmd", "conformance_app",
                           "Conformance kit: prove a node speaks the peer protocol."),
 }

@@ -370,8 +370,11 @@ def show(
     registry_file: RegistryFile,
     at: Annotated[str | None, typer.Option(help="Show statuses at this time (default: now)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print REG.json's content instead")] = False,
+    warn_days: Annotated[int, typer.Option(
+        "--warn-days", min=0, help="Warn about what ends within this many days")] = 30,
 ) -> None:
-    """Print the registry as tables: authorities, anchors, agreements and their status."""
+    """Print the registry as tables: authorities, anchors, agreements and their status, and
+    what expires soon (agreements, trust anchors, node certificates)."""
     registry = load_registry(registry_file)
     if as_json:
         typer.echo(json.dumps(registry.to_dict(), indent=2, sort_keys=True))
@@ -419,3 +422,16 @@ def show(
                       for i, item in enumerate(agreement.scope)),
         )
     console.print(agreements)
+    from trust_registry.expiry import expiring
+
+    warnings = expiring(registry, at=when, within=dt.timedelta(days=warn_days))
+    if warnings:
+        soon = Table(title=f"Expiring within {warn_days} days (or expired)")
+        for column in ("kind", "what", "authority", "ends", "days left"):
+            soon.add_column(column)
+        for warning in warnings:
+            soon.add_row(warning.kind.value, warning.subject, warning.authority,
+                         format_time(warning.expires_at), f"{warning.days_left:.1f}")
+        console.print(soon)
+    else:
+        console.print(f"Nothing expires within {warn_days} days.")

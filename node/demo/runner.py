@@ -12,7 +12,9 @@ the code an operator's tools use. Four consignments of orchids then go through:
    named; an officer releases it with a reason; it clears at import;
 3. a certificate of origin from SG-ICC, which China does not recognise → released, the
    preference not eligible, with the reason;
-4. plants without a phytosanitary certificate → held at import.
+4. plants without a phytosanitary certificate → held at import;
+5. a certificate of origin revoked after clearance reaches the importing customs, which
+   flags the preference for reassessment (``revocation.py``).
 
 Each decision is shown with its reason codes and what they mean; every signed decision is
 verified offline against the issuing authority's root; the audit logs are checked. Exit 0
@@ -30,7 +32,7 @@ from typing import Any
 
 from node.client import NodeClient
 from node.demo import network as pilot
-from node.demo import titles
+from node.demo import revocation, titles
 from node.demo.packages import Consignment, commercial_documents, package
 from node.localnet import LocalNetwork
 from node.services.apikeys import Role
@@ -337,6 +339,7 @@ class Demo:
             no_phytosanitary,
             Expected("import-held", "released", "held", import_reasons=("CERTIFICATE_MISSING",)))
         outcomes.append(titles.play(self))
+        outcomes.append(Outcome(*revocation.run(self)))  # node/demo/revocation.py
         return outcomes
 
     def audit(self) -> bool:

@@ -21,8 +21,14 @@ from node.errors import AuthError, ConflictError, NotFoundError, RequestError
 from node.services import trust
 from node.services.apikeys import Principal, Role
 from node.services.audit import append_event
+from node.services.document_status import lifecycle_view, status_of
 from node.services.preparation import party_ids, prepare, require_issuer_role
-from node.storage.models import DeliveryRecord, DocumentRecord, OutboundMessageRecord
+from node.storage.models import (
+    DeliveryRecord,
+    DocumentRecord,
+    DocumentStatusRecord,
+    OutboundMessageRecord,
+)
 from protocol.envelope import (
     MAX_NOTICE_REASON,
     EnvelopeKind,
@@ -168,6 +174,7 @@ class DocumentView:
     record: DocumentRecord
     deliveries: tuple[DeliveryRecord, ...]
     receipts: dict[str, bytes]
+    status: DocumentStatusRecord | None = None  # the issuer's revocation or replacement
 
     def to_dict(self, *, include_document: bool = True) -> dict[str, Any]:
         record = self.record
@@ -181,6 +188,7 @@ class DocumentView:
             "issuer": record.issuer,
             "parties": json.loads(record.parties),
             "createdAt": format_time(record.created_at),
+            "lifecycle": lifecycle_view(self.status),
         }
         if record.direction == "inbound":
             data.update({
@@ -229,7 +237,9 @@ def view(session: Session, record: DocumentRecord) -> DocumentView:
                 col(OutboundMessageRecord.message_id).in_(message_ids))).all():
             if message.receipt_bytes:
                 receipts[message.message_id] = message.receipt_bytes
-    return DocumentView(record, tuple(deliveries), receipts)
+    status = status_of(session, issuer=record.issuer, document_id=record.document_id,
+                       sha256=record.sha256)
+    return DocumentView(record, tuple(deliveries), receipts, status)
 
 
 def list_documents(session: Session, principal: Principal, *, direction: str | None,

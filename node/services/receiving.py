@@ -44,7 +44,7 @@ from sqlmodel import Session, col, select
 
 from node.context import NodeContext
 from node.errors import AuthError, ConflictError, NotFoundError, RequestError
-from node.services import trust
+from node.services import lifecycle, negotiation, trust
 from node.services.audit import AuditEvent, append_event, append_events
 from node.services.declarations import exporting, importing
 from node.services.delivery import OUTCOME_STATE
@@ -219,6 +219,11 @@ def receive_envelope(ctx: NodeContext, body: bytes, at: dt.datetime) -> ReceiveR
         return _status_change(ctx, envelope, digest, body, at)
     if envelope.kind is EnvelopeKind.TITLE_TRANSFER:
         return _title_transfer(ctx, envelope, digest, body, at)
+    if envelope.kind is EnvelopeKind.REVOCATION:  # an issuer's status statement
+        return ReceiveResult(lifecycle.receive(ctx, registry, envelope, digest, body, at),
+                             False, ())
+    if envelope.kind is EnvelopeKind.AGREEMENT_PROPOSAL:  # negotiated node to node
+        return ReceiveResult(negotiation.receive(ctx, envelope, digest, body, at), False, ())
     if envelope.kind not in DOCUMENT_KINDS:
         raise EnvelopeError(ReasonCode.ENVELOPE_MALFORMED,
                             f"envelope kind {envelope.kind.value} is not accepted by this node")

@@ -30,6 +30,9 @@ Tables:
   with the event types wanted and the HMAC secret that signs the notifications.
 - ``webhook_delivery``: the webhook outbox — one signed notification per (event,
   subscription), with attempts, backoff, lease and dead state (ADR 0031).
+- ``document_status``: issuers' signed status statements (revoked, replaced) on documents
+  issued or held here; where each went is tracked by its outbox messages (``flow_ref``
+  ``status:<pk>``).
 """
 
 from __future__ import annotations
@@ -334,6 +337,8 @@ class TitleEntryRow(SQLModel, table=True):
     sha256: str = Field(max_length=64)
     entry_bytes: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     created_at: dt.datetime = Field(sa_column=_utc_column())
+
+
 class WebhookSubscriptionRecord(SQLModel, table=True):
     """A callback URL registered by an API key (``node.services.webhooks``)."""
 
@@ -370,3 +375,48 @@ class WebhookDeliveryRecord(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: dt.datetime = Field(sa_column=_utc_column())
     delivered_at: dt.datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+
+
+class DocumentStatusRecord(SQLModel, table=True):
+    """An issuer's signed status statement on one document (revoked or replaced), as issued
+    here or received (``received_from``); at most one per document (issuer, id, digest).
+    See ``node.services.lifecycle``."""
+
+    __tablename__ = "document_status"
+    __table_args__ = (UniqueConstraint("issuer", "document_id", "document_sha256",
+                                       name="uq_document_status_document"),)
+
+    pk: int | None = Field(default=None, primary_key=True)
+    statement_id: str = Field(max_length=128, unique=True)
+    issuer: str = Field(max_length=64)
+    document_id: str = Field(max_length=128, index=True)
+    document_sha256: str = Field(max_length=64)
+    status: str = Field(max_length=16)  # protocol.status_statement.DocumentStatus
+    effective_at: dt.datetime = Field(sa_column=_utc_column())
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    replacement_id: str | None = Field(default=None, max_length=128)
+    replacement_sha256: str | None = Field(default=None, max_length=64)
+    statement_bytes: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    received_from: str | None = Field(default=None, max_length=64)  # None: issued here
+    recorded_at: dt.datetime = Field(sa_column=_utc_column())
+
+
+class NegotiationRecord(SQLModel, table=True):
+    """An agreement negotiated node to node (``node.services.negotiation``): proposed here
+    or received from the partner, then countersigned or declined."""
+
+    __tablename__ = "negotiation"
+    __table_args__ = (UniqueConstraint("agreement_id", "partner",
+                                       name="uq_negotiation_agreement_partner"),)
+
+    pk: int | None = Field(default=None, primary_key=True)
+    agreement_id: str = Field(max_length=128, index=True)
+    partner: str = Field(max_length=64)
+    side: str = Field(max_length=16)  # proposer | partner (this node's part)
+    state: str = Field(max_length=16)  # NegotiationState
+    proposal_bytes: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    agreement_bytes: bytes | None = Field(default=None,
+                                          sa_column=Column(LargeBinary, nullable=True))
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: dt.datetime = Field(sa_column=_utc_column())
+    updated_at: dt.datetime = Field(sa_column=_utc_column())

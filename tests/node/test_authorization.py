@@ -4,6 +4,8 @@ Role policy, as implemented:
 
 - documents submit, list, get, signed, send, status and the inbox list: trader, officer;
 - inbox release and reject: officer;
+- revoke and replace (a document issued here), evidence bundles: officer; the status statements: officer,
+  operator; ``GET /v1/status/{id}`` (the signed status answer): public;
 - declarations submit, list and get: trader, officer; release and reject: officer;
 - titles issue, list, get and export: trader, officer; transfer, blank-endorse and
   surrender: trader (the holder's key); surrender accept and reject: officer;
@@ -11,7 +13,9 @@ Role policy, as implemented:
 - webhooks: any authenticated caller registers and lists its own; removes its own (an
   operator: any), another's answers 404 NOT_FOUND;
 - registry changes, the outbox and the audit check: operator;
-- ``/healthz``, ``/readyz``, ``/metrics``, ``/.well-known/tradeaccord`` and the API
+- negotiations (propose, list, show, countersign, decline, status): operator;
+- ``/healthz``, ``/readyz``, ``/metrics``, ``/.well-known/tradeaccord`` (and its
+  ``/registry``, the signed snapshot) and the API
   documentation (``/docs``, ``/redoc``, ``/openapi.json``, ``/docs/assets/…``): public;
 - ``POST /v1/peer/envelopes``: the envelope's signature, never an API key.
 
@@ -28,6 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -78,6 +83,7 @@ TRADER_OFFICER = frozenset({"trader", "officer"})
 OFFICER = frozenset({"officer"})
 TRADER = frozenset({"trader"})
 OPERATOR = frozenset({"operator"})
+OFFICER_OPERATOR = frozenset({"officer", "operator"})
 ANY_ROLE = frozenset({"trader", "officer", "operator"})
 PUBLIC = "public"  # no key needed; a bad key is ignored
 PEER = "peer"      # authenticated by the envelope signature; API keys are ignored
@@ -104,6 +110,10 @@ class Seed:
     declaration_id: str        # a declaration of EXPORTER, submitted at SG
     held_declarations: dict[str, str]  # "release" / "reject" → a declaration held at export
     titles: dict[str, str]  # route → a transferable record of EXPORTER issued at SG for it
+    withdrawn: dict[str, str]  # "revoke" / "replace" → an outbound document to withdraw
+    negotiation_id: str  # a negotiation SG proposed to CN
+    received: dict[str, str]  # "countersign" / "decline" → a proposal from CN awaiting SG
+    negotiated_agreement: str  # a dual-signed agreement the status cell suspends
 
     @property
     def sg(self) -> RunningNode:
@@ -197,6 +207,39 @@ ROWS: tuple[Row, ...] = (
     Row("rejectDocument", "POST", "/v1/inbox/{document_id}/reject", OFFICER, 200,
         lambda s: Call(f"/v1/inbox/{s.held['reject']}/reject",
                        _json({"reason": "goods not as described"}))),
+    Row("revokeDocument", "POST", "/v1/documents/{document_id}/revoke", OFFICER, 201,
+        lambda s: Call(f"/v1/documents/{s.withdrawn['revoke']}/revoke",
+                       _json({"reason": "issued in error"}))),
+    Row("replaceDocument", "POST", "/v1/documents/{document_id}/replace", OFFICER, 201,
+        lambda s: Call(f"/v1/documents/{s.withdrawn['replace']}/replace",
+                       _json({"reason": "corrected", "document": certificate_of_origin()}))),
+    Row("listStatements", "GET", "/v1/statements", OFFICER_OPERATOR, 200,
+        lambda s: Call("/v1/statements")),
+    Row("getDocumentLifecycleStatus", "GET", "/v1/status/{document_id}", PUBLIC, 200,
+        lambda s: Call(f"/v1/status/{s.document_id}")),
+    Row("exportDocumentEvidence", "GET", "/v1/evidence/documents/{document_id}", OFFICER, 200,
+        lambda s: Call(f"/v1/evidence/documents/{s.document_id}")),
+    Row("exportDeclarationEvidence", "GET", "/v1/evidence/declarations/{declaration_id}",
+        OFFICER, 200, lambda s: Call(f"/v1/evidence/declarations/{s.declaration_id}")),
+    Row("proposeNegotiation", "POST", "/v1/negotiations", OPERATOR, 201,
+        lambda s: Call("/v1/negotiations", _json({
+            "agreementId": f"SG-CN-NEG-{uuid.uuid4().hex[:8]}", "partner": CN_ID,
+            "documentTypes": ["purchase-order"]}))),
+    Row("listNegotiations", "GET", "/v1/negotiations", OPERATOR, 200,
+        lambda s: Call("/v1/negotiations")),
+    Row("getNegotiation", "GET", "/v1/negotiations/{agreement_id}", OPERATOR, 200,
+        lambda s: Call(f"/v1/negotiations/{s.negotiation_id}")),
+    Row("countersignNegotiation", "POST", "/v1/negotiations/{agreement_id}/countersign",
+        OPERATOR, 200,
+        lambda s: Call(f"/v1/negotiations/{s.received['countersign']}/countersign")),
+    Row("declineNegotiation", "POST", "/v1/negotiations/{agreement_id}/decline", OPERATOR, 200,
+        lambda s: Call(f"/v1/negotiations/{s.received['decline']}/decline",
+                       _json({"reason": "not covered by our law"}))),
+    Row("changeNegotiatedStatus", "POST", "/v1/negotiations/{agreement_id}/status", OPERATOR,
+        200, lambda s: Call(f"/v1/negotiations/{s.negotiated_agreement}/status",
+                            _json({"status": "suspended", "reason": "audit"}))),
+    Row("publishRegistry", "GET", "/.well-known/tradeaccord/registry", PUBLIC, 200,
+        lambda s: Call("/.well-known/tradeaccord/registry")),
     Row("submitDeclaration", "POST", "/v1/declarations", TRADER_OFFICER, 201,
         lambda s: Call("/v1/declarations", _json(_package()))),
     Row("listDeclarations", "GET", "/v1/declarations", TRADER_OFFICER, 200,
@@ -382,6 +425,28 @@ def _seed(network: Network, http: httpx.Client, base: Path) -> Seed:
         declaration_id = trader.submit_declaration(_package())["id"]
         held_declarations = {action: trader.submit_declaration(_package(held=True))["id"]
                              for action in ("release", "reject")}
+        withdrawn = {action: trader.submit(certificate_of_origin())["id"]
+                     for action in ("revoke", "replace")}
+    # Negotiations: one SG proposed, two CN proposed (awaiting SG's operator), and an
+    # agreement in force for the status cell.
+    negotiation_id = "SG-CN-NEG-SEED"
+    _post(http, sg, "/v1/negotiations", "operator", _json({
+        "agreementId": negotiation_id, "partner": CN_ID, "documentTypes": ["purchase-order"]}))
+    received = {action: f"CN-SG-NEG-{action.upper()}" for action in ("countersign", "decline")}
+    for agreement_id in received.values():
+        _post(http, cn, "/v1/negotiations", "operator", _json({
+            "agreementId": agreement_id, "partner": SG_ID,
+            "documentTypes": ["purchase-order"]}))
+    for agreement_id in received.values():
+        deadline = time.monotonic() + 30
+        while _request(http, sg, "GET", Call(f"/v1/negotiations/{agreement_id}"),
+                       "operator").status_code != 200:
+            assert time.monotonic() < deadline, f"proposal {agreement_id} did not arrive"
+            time.sleep(0.05)
+    status_spec = AgreementSpec("SG-CN-BL-2026", SG_ID, CN_ID, ("bill-of-lading",))
+    _post(http, sg, "/v1/registry/agreements", "operator",
+          make_agreement(sg.directory, cn.directory, status_spec, at=now,
+                         passphrases={}).to_json())
     titles: dict[str, str] = {}
     for route in ("get", "transfer", "blank-endorse", "surrender", "accept", "reject"):
         titles[route] = _post(http, sg, "/v1/titles", "officer",
@@ -394,7 +459,8 @@ def _seed(network: Network, http: httpx.Client, base: Path) -> Seed:
                 agreement_id=agreement_spec.agreement_id, proposal=proposal,
                 proposal_id=proposal_spec.agreement_id, authority=authority,
                 declaration_id=declaration_id, held_declarations=held_declarations,
-                titles=titles)
+                titles=titles, withdrawn=withdrawn, negotiation_id=negotiation_id,
+                received=received, negotiated_agreement=status_spec.agreement_id)
 
 
 @pytest.fixture(scope="module")

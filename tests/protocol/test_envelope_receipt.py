@@ -81,9 +81,15 @@ def test_envelope_signed_by_a_document_signer_is_refused(envelope, sg, at) -> No
 def test_control_envelope(at) -> None:
     envelope = build_envelope(message_id="msg-2", sender="SG-CUSTOMS", recipient="MY-CUSTOMS",
                               created_at=at, ttl=TTL, kind=EnvelopeKind.REVOCATION,
-                              body={"documentId": "d-1", "effectiveAt": format_time(at)})
+                              body={"statement": {"payload": "e30", "signatures": []}})
     assert envelope.documents == ()
     assert Envelope.from_dict(envelope.to_dict()) == envelope
+    # A revocation carries one status statement (protocol.status_statement), nothing else.
+    for body in ({"documentId": "d-1", "effectiveAt": format_time(at)}, {"statement": "jws"}):
+        with pytest.raises(EnvelopeError) as refused:
+            build_envelope(message_id="msg-4", sender="SG-CUSTOMS", recipient="MY-CUSTOMS",
+                           created_at=at, ttl=TTL, kind=EnvelopeKind.REVOCATION, body=body)
+        assert refused.value.code is ReasonCode.ENVELOPE_MALFORMED
     with pytest.raises(ValueError):
         build_envelope(message_id="msg-3", sender="SG-CUSTOMS", recipient="MY-CUSTOMS",
                        created_at=at, ttl=TTL, kind=EnvelopeKind.STATUS_CHANGE)

@@ -3,7 +3,8 @@
 ``joint_status`` returns the JSON object of ``GET /v1/declarations/{id}`` and
 ``tradeaccord declaration status --json``: the overall ``state``, the ``export`` and
 ``import`` decisions with their reasons and findings, the ``forwarding`` delivery, the
-``preference`` outcome, the documents with their recognition here, the ``timeline``, and
+``preference`` outcome, the documents with their recognition here, ``reassessment`` (a
+certificate revoked or replaced after the decision), the ``timeline``, and
 ``transferableRecords``: each bill of lading of the declaration that is a transferable
 record this node holds (``node.services.titles``), with its current holder and custodian.
 """
@@ -15,7 +16,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from node.services.declarations import records
+from node.services.declarations import reassessment, records
 from node.services.declarations.exporting import flow_ref
 from node.services.declarations.states import DeclarationSide
 from node.storage.models import DeclarationRecord, OutboundMessageRecord, TitleRecordRow
@@ -91,9 +92,10 @@ def joint_status(session: Session, record: DeclarationRecord) -> dict[str, Any]:
         "sha256": document.sha256, "part": link_row.part,
         "recognition": json.loads(link_row.recognition),
     } for link_row, document in records.documents_of(session, record)]
+    events = records.events_of(session, record)
     timeline = [{"at": format_time(event.at), "event": event.event, "by": event.by,
                  "details": json.loads(event.details)}
-                for event in records.events_of(session, record)]
+                for event in events]
     preference = json.loads(record.preference) if record.preference else dict(_NO_PREFERENCE)
     return {
         **summary(record),
@@ -116,6 +118,8 @@ def joint_status(session: Session, record: DeclarationRecord) -> dict[str, Any]:
             "preference": preference,
         },
         "documents": documents,
+        # A withdrawn certificate the preference rested on (node.services.lifecycle).
+        "reassessment": reassessment.summary(events),
         "timeline": timeline,
         "transferableRecords": transferable_records(
             session, [d["id"] for d in documents if d["type"] == "bill-of-lading"]),
