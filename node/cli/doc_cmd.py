@@ -45,7 +45,7 @@ class Direction(StrEnum):
 
 
 doc_app = typer.Typer(help="Trade documents: sign, verify, submit, send, status, list, get, "
-                      "export, import.", no_args_is_help=True)
+                      "export, import, revoke, replace.", no_args_is_help=True)
 
 
 @doc_app.command("sign")
