@@ -78,6 +78,9 @@ def serve(
         help="TCP port (default: TRADEACCORD_PORT, else 8700)")] = None,
     no_worker: Annotated[bool, typer.Option("--no-worker",
                                             help="Serve the API only")] = False,
+    fd: Annotated[int | None, typer.Option(
+        help="Accept on this inherited listening socket instead of binding HOST:PORT "
+        "(several API processes on one port; socket activation)")] = None,
 ) -> None:
     """Run the API (uvicorn) and, unless --no-worker, the delivery worker."""
     import uvicorn
@@ -91,7 +94,8 @@ def serve(
     # with its reason code (exit 1), not a failed server start.
     context = NodeContext.build(settings)
     app = create_app(settings, run_worker=not no_worker, context=context)
-    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning",
+    config = uvicorn.Config(app, host=settings.host, port=settings.port, fd=fd,
+                            log_level="warning",
                             access_log=False, timeout_graceful_shutdown=10,
                             **uvicorn_tls_options(settings))
     try:
