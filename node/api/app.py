@@ -136,6 +136,6 @@ def create_app(settings: Settings, *, run_worker: bool = True,
 
     for module in (documents, declarations, verify, registry, outbox, peer, ops):
         app.include_router(module.router)
-    install_body_schemas(app, declarations.BODY_MODELS)
+    install_body_schemas(app, (*declarations.BODY_MODELS, *documents.BODY_MODELS))
     install_console(app)
     return app

@@ -8,8 +8,10 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from node.api import schemas
 from node.api.deps import ContextDep, IdPath, PrincipalDep, read_json, require_object
 from node.errors import RequestError
+from node.services import batch_submission as batch
 from node.services import documents as service
 from node.services import idempotency
 from node.services.apikeys import Role
@@ -23,6 +25,8 @@ router = APIRouter(prefix="/v1", tags=["documents"])
 # (SQLite's are 64-bit, but a node does not hold 2^31 documents); a larger value fails the
 # query there (and beyond 2^63 cannot even be bound on SQLite).
 MAX_CURSOR = 2**31 - 1
+# Request bodies described in /openapi.json (read strictly by the routes themselves).
+BODY_MODELS = (schemas.BatchSubmission,)
 
 
 def _peers(value: Any) -> list[str]:
@@ -68,6 +72,36 @@ async def submit_document(request: Request, ctx: ContextDep, principal: Principa
     status, answer, replayed = await run_in_threadpool(_run)
     return JSONResponse(answer, status_code=status,
                         headers={"Idempotent-Replayed": "true"} if replayed else None)
+
+
+@router.post("/documents:batch", operation_id="submitDocuments",
+             response_model=schemas.BatchResult, response_model_exclude_none=True,
+             openapi_extra=schemas.request_body(schemas.BatchSubmission))
+async def submit_documents(request: Request, ctx: ContextDep,
+                           principal: PrincipalDep) -> dict[str, Any]:
+    """Submit several documents (traders' systems): each validated and signed as ``POST
+    /v1/documents`` does, then all stored in one transaction. Each item has its own result
+    (``status`` 201 with the document, or the refusal's status and reason code); a refused
+    item stores nothing. Body: ``{"documents": [{"document": {…}, "sendTo": [...]}, …]}``,
+    at most ``TRADEACCORD_BATCH_MAX_DOCUMENTS`` items (else 400, nothing stored)."""
+    body = require_object(await read_json(request, ctx, ctx.limits.max_envelope_bytes),
+                          {"documents"}, {"documents"})
+    items = batch.check_batch(ctx, principal, body["documents"])
+
+    def _run() -> list[batch.BatchItem]:
+        now = utc_now()
+        # Validation and signatures first, outside the write transaction (no lock held).
+        signed = batch.sign_batch(ctx, principal, items, now)
+        with storage_errors(), write_session(ctx.engine) as session:
+            stored = batch.store_batch(ctx, session, principal, signed, now)
+            session.commit()
+        return stored
+
+    results = await run_in_threadpool(_run)
+    done = sum(1 for item in results if item.state is batch.ItemState.STORED)
+    ctx.metrics.documents_submitted.inc(done)
+    return {"stored": done, "refused": len(results) - done,
+            "results": [item.result() for item in results]}
 
 
 @router.get("/documents", operation_id="listDocuments")

@@ -35,6 +35,7 @@ from protocol.jws import GeneralJWS
 from protocol.reason_codes import ReasonCode
 from protocol.signed_document import document_sha256, sign_document
 from protocol.timeutil import format_time
+from trust_registry import TrustRegistry
 
 
 class DeliveryState:
@@ -68,44 +69,87 @@ def visible(record: DocumentRecord, principal: Principal) -> bool:
     return False
 
 
-def submit(ctx: NodeContext, session: Session, principal: Principal, document: Any,
-           send_to: list[str], at: dt.datetime) -> DocumentRecord:
-    """Validate, sign and store a document; with ``send_to``, enqueue it in the same
-    transaction (the outbox rule). Re-submitting an identical id answers CONFLICT."""
+@dataclass(frozen=True, slots=True)
+class SignedSubmission:
+    """A submitted document, prepared, validated and signed, not yet stored."""
+
+    prepared: dict[str, Any]
+    jws: GeneralJWS
+    parties: list[str]
+
+    @property
+    def document_id(self) -> str:
+        return str(self.prepared["id"])
+
+
+def sign_submission(ctx: NodeContext, principal: Principal, document: Any, at: dt.datetime,
+                    registry: TrustRegistry) -> SignedSubmission:
+    """The CPU-bound half of a submission (no storage): prepare, validate, check the
+    issuer's role and the trader's party, sign. Raises the refusal with its reason code."""
     require_role(principal, Role.TRADER, Role.OFFICER)
     prepared = prepare(document, ctx.authority_id, at)
     ctx.validate_for_signing(prepared)
-    require_issuer_role(ctx.registry.current(session).authorities[ctx.authority_id].roles,  # type: ignore[index]
+    require_issuer_role(registry.authorities[ctx.authority_id].roles,  # type: ignore[index]
                         str(prepared["type"]), ctx.authority_id)
     parties = party_ids(prepared)
     if principal.role is Role.TRADER and principal.party not in parties:
         raise AuthError(ReasonCode.FORBIDDEN,
                         f"a trader may only submit documents naming its party {principal.party}")
+    return SignedSubmission(prepared, sign_document(prepared, ctx.document_signer, signed_at=at),
+                            parties)
+
+
+def outbound_record(ctx: NodeContext, principal: Principal, submission: SignedSubmission,
+                    at: dt.datetime) -> DocumentRecord:
+    """The row that stores a signed submission (not added to any session)."""
+    prepared = submission.prepared
+    return DocumentRecord(
+        document_id=submission.document_id, sha256=document_sha256(submission.jws),
+        direction="outbound", doc_type=prepared["type"], doc_version=prepared["version"],
+        issuer=ctx.authority_id, parties=json.dumps(submission.parties),
+        signed_bytes=submission.jws.to_json(), created_at=at, submitted_by=principal.name)
+
+
+def submit(ctx: NodeContext, session: Session, principal: Principal, document: Any,
+           send_to: list[str], at: dt.datetime) -> DocumentRecord:
+    """Validate, sign and store a document; with ``send_to``, enqueue it in the same
+    transaction (the outbox rule). Re-submitting an identical id answers CONFLICT."""
     # Sign before the first statement: on SQLite that statement takes the write lock, and
     # the CPU-bound canonicalisation and signature need not hold it.
-    jws = sign_document(prepared, ctx.document_signer, signed_at=at)
+    submission = sign_submission(ctx, principal, document, at, ctx.registry.current(session))
     existing = session.exec(select(DocumentRecord).where(
         DocumentRecord.direction == "outbound",
-        DocumentRecord.document_id == prepared["id"])).first()
+        DocumentRecord.document_id == submission.document_id)).first()
     if existing is not None:
-        raise ConflictError(ReasonCode.CONFLICT, f"document {prepared['id']} already exists")
-    record = DocumentRecord(
-        document_id=prepared["id"], sha256=document_sha256(jws), direction="outbound",
-        doc_type=prepared["type"], doc_version=prepared["version"], issuer=ctx.authority_id,
-        parties=json.dumps(parties), signed_bytes=jws.to_json(), created_at=at,
-        submitted_by=principal.name)
+        raise ConflictError(ReasonCode.CONFLICT,
+                            f"document {submission.document_id} already exists")
+    record = outbound_record(ctx, principal, submission, at)
     session.add(record)
     try:
         session.flush()
     except IntegrityError as exc:
         raise ConflictError(ReasonCode.CONFLICT,
-                            f"document {prepared['id']} already exists") from exc
+                            f"document {submission.document_id} already exists") from exc
     append_event(session, event="document.issued", actor=principal.name,
                  subject=f"document:{record.document_id}",
                  details={"sha256": record.sha256, "type": record.doc_type}, at=at)
     if send_to:
         enqueue(ctx, session, principal, record, send_to, at)
     return record
+
+
+def check_peers(ctx: NodeContext, registry: TrustRegistry, peers: list[str]) -> list[str]:
+    """``peers`` without repeats, each a known authority with a node endpoint and not this
+    node; else REQUEST_INVALID."""
+    if not peers:
+        raise RequestError(ReasonCode.REQUEST_INVALID, "name at least one receiving authority")
+    for peer in dict.fromkeys(peers):
+        if peer == ctx.authority_id:
+            raise RequestError(ReasonCode.REQUEST_INVALID, "a node does not send to itself")
+        if not trust.knows(registry, peer) or not trust.endpoint(registry, peer):
+            raise RequestError(ReasonCode.REQUEST_INVALID,
+                               f"{peer} is not in the registry with a node endpoint")
+    return list(dict.fromkeys(peers))
 
 
 def get_visible(session: Session, principal: Principal, document_id: str,
@@ -124,16 +168,8 @@ def enqueue(ctx: NodeContext, session: Session, principal: Principal, record: Do
             peers: list[str], at: dt.datetime) -> list[DeliveryRecord]:
     """Create one delivery per peer. Idempotent per document and peer while a delivery is
     pending or delivered; a rejected, failed or dead one is queued again."""
-    if not peers:
-        raise RequestError(ReasonCode.REQUEST_INVALID, "name at least one receiving authority")
-    registry = ctx.registry.current(session)
     deliveries = []
-    for peer in dict.fromkeys(peers):
-        if peer == ctx.authority_id:
-            raise RequestError(ReasonCode.REQUEST_INVALID, "a node does not send to itself")
-        if not trust.knows(registry, peer) or not trust.endpoint(registry, peer):
-            raise RequestError(ReasonCode.REQUEST_INVALID,
-                               f"{peer} is not in the registry with a node endpoint")
+    for peer in check_peers(ctx, ctx.registry.current(session), peers):
         existing = session.exec(select(DeliveryRecord).where(
             DeliveryRecord.document_pk == record.pk, DeliveryRecord.peer == peer)).first()
         if existing is not None and existing.state in RESENDABLE:
@@ -158,6 +194,7 @@ def enqueue(ctx: NodeContext, session: Session, principal: Principal, record: Do
         append_event(session, event="document.send-requested", actor=principal.name,
                      subject=f"document:{record.document_id}", details={"to": peer}, at=at)
     session.flush()
+    ctx.outbox.after_commit(session)
     return deliveries
 
 
@@ -310,6 +347,7 @@ def enqueue_control(ctx: NodeContext, session: Session, *, peer: str, kind: Enve
         envelope_sha256=envelope_sha256(signed), state="pending", attempts=0,
         next_attempt_at=at, created_at=at, expires_at=envelope.expires_at, flow_ref=flow_ref)
     session.add(message)
+    ctx.outbox.after_commit(session)
     details: dict[str, Any] = {"to": peer, **body}
     if documents:
         details["documents"] = [document_sha256(document) for document in documents]
