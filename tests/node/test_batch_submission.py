@@ -58,8 +58,8 @@ def test_mixed_batch_stores_the_good_items_and_refuses_the_bad_with_codes(
     del no_schema["parties"]
     other_issuer = {**certificate_of_origin("COO-OTHER-ISSUER"), "issuer": "CN-CUSTOMS"}
     other_party = certificate_of_origin("COO-OTHER-PARTY")
-    other_party["parties"] = [{**p, "id": "SG-UEN-000000000X"}  # type: ignore[dict-item]
-                              for p in other_party["parties"]]  # type: ignore[attr-defined]
+    parties: list[dict[str, Any]] = other_party["parties"]  # type: ignore[assignment]
+    other_party["parties"] = [{**p, "id": "SG-UEN-000000000X"} for p in parties]
     items = [
         {"document": certificate_of_origin("COO-GOOD-1"), "sendTo": [CN_ID]},
         {"document": no_schema},
@@ -107,7 +107,8 @@ def test_batch_beyond_the_limit_or_malformed_is_refused_whole(net: InProcessNetw
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "REQUEST_INVALID"
     assert "at most 10" in response.json()["error"]["message"]
-    for body in ({"documents": []}, {"documents": {}}, {"items": []}, []):
+    bodies: list[Any] = [{"documents": []}, {"documents": {}}, {"items": []}, []]
+    for body in bodies:
         refused = net.request(SG_ID, "POST", "/v1/documents:batch", caller="trader",
                               json=body)
         assert refused.status_code == 400, body
