@@ -1,29 +1,47 @@
-"""End-to-end exchange: accepted documents per second and submit → final delivery latency.
+"""End-to-end exchange: accepted documents per second, latency at half that load, the
+pair's crypto-only limit in the same run, and each node's CPU and resident memory.
 
-What is measured: two real node processes (``python -m node.cli node serve``, API and
-delivery worker each) on 127.0.0.1, SG-CUSTOMS sending to CN-CUSTOMS under the pilot
-agreement that recognises certificates of origin. ``--clients`` trader clients submit
-``--documents`` certificates of origin at SG-CUSTOMS as fast as the node answers (each
-client waits for its answer before submitting the next), for at most ``--max-seconds``.
-SG-CUSTOMS signs and stores each document with its delivery (one transaction); its worker
-assembles envelopes (``--batch-size`` documents), signs and posts them; CN-CUSTOMS verifies
-every document, decides recognition and answers a signed receipt, which SG-CUSTOMS verifies
-and records.
+    python -m bench.exchange [--quick] [--batch-size 1] [--database postgresql]
+                             [--api-processes 2 --workers 2]
 
-- ``accepted_per_s``: documents whose delivery ended ``delivered``/``accepted``, divided by
-  the time from the first submission's start to the last receipt recorded at the sender.
-- ``p50_ms``/``p99_ms``: per document, from the client starting its submission to the
-  sender recording the receipt that answers it (``delivery.updated_at``, same host clock).
-- Settings are the node defaults, except the worker poll interval (0.05 s instead of 0.2 s)
-  and the batch size when given. A few warm-up documents are sent and excluded.
+What is measured: two real nodes on 127.0.0.1 (``python -m node.cli node serve``: API and
+delivery worker in one process; or ``--api-processes`` API processes sharing one listening
+socket plus ``--workers`` ``node worker`` processes), SG-CUSTOMS sending to CN-CUSTOMS under
+the pilot agreement that recognises certificates of origin. ``--clients`` trader clients
+submit certificates of origin at SG-CUSTOMS as fast as the node answers (each client waits
+for its answer), for at most ``--max-seconds``. SG-CUSTOMS signs and stores each document
+with its delivery (one transaction); its worker assembles envelopes (``--batch-size``
+documents: 50 by default, 1 for one document per envelope), signs and posts them;
+CN-CUSTOMS verifies every document, decides recognition and answers a signed receipt, which
+SG-CUSTOMS verifies and records.
+
+- ``value`` (accepted/s at maximum load): documents whose delivery ended
+  ``delivered``/``accepted``, over the time from the first submission's start to the last
+  receipt recorded at the sender.
+- ``limit``: the pair's crypto-only limit, measured in this process before and after the
+  exchange (best of both): per document one Ed25519 signature and one verification over a
+  certificate-sized input, plus the envelope's and the receipt's, amortised over the batch;
+  both cores. ``ratio`` = value / limit.
+- ``capacity_per_s``: 2 cores over the CPU seconds both nodes spent per accepted document
+  (from ``/proc``): what the pair would do with the machine to itself. On a shared machine
+  the rate follows the other load; this does not.
+- ``p50_ms``/``p99_ms``: the latency run after it, an open-loop load at half the measured
+  maximum (``--latency-seconds``): per document, from its due time to the sender recording
+  the receipt (``delivery.updated_at``, same host clock). ``p50_ms_at_max``: the same at
+  maximum load (closed loop).
+- ``memory_mb``: each node's resident memory (all its processes), idle after start and
+  after the exchange.
+- Settings are the node defaults (the worker wakes on the API's commits), except the batch
+  size when given and, for separate worker processes, a 0.05 s poll. A few warm-up
+  documents are sent and excluded.
 
 Storage: SQLite files (default) or two fresh PostgreSQL databases at 127.0.0.1:5432
 (``--database postgresql``; user ``postgres``; dropped afterwards). Keys are plaintext
 test keys in a temporary directory, which is removed at the end.
 
-Prints a table, the command line, and a last line of JSON. Bounded: at most
-``--documents`` documents, submission stops after ``--max-seconds``, and the wait for the
-last receipts is bounded too (``--drain-seconds``).
+Bounded: at most ``--documents`` documents, submission stops after ``--max-seconds``, the
+waits for the last receipts after ``--drain-seconds``; ``--quick``: 8 s of load and 5 s of
+latency run (about 30 s on a quiet machine).
 """
 
 from __future__ import annotations
@@ -186,6 +204,16 @@ class Node:
                     if line.startswith("VmRSS:"):
                         total += int(line.split()[1])
         return total / 1024
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of all the node's processes so far (Linux ``/proc``)."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for process in self.processes:
+            with contextlib.suppress(OSError):
+                fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / ticks
 
     def stop(self) -> None:
         for process in self.processes:
@@ -351,8 +379,10 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         for authority_id, directory in directories.items():
             url = databases.new(authority_id.lower())
             database_urls[authority_id] = url
-            settings = {"TRADEACCORD_DATABASE_URL": url, "TRADEACCORD_WORKER_POLL_SECONDS": "0.05",
-                        "TRADEACCORD_LOG_LEVEL": "warning"}
+            settings = {"TRADEACCORD_DATABASE_URL": url, "TRADEACCORD_LOG_LEVEL": "warning"}
+            if args.workers:
+                # Separate worker processes are not woken by the API's commits: they poll.
+                settings["TRADEACCORD_WORKER_POLL_SECONDS"] = "0.05"
             if args.batch_size:
                 settings["TRADEACCORD_DELIVERY_BATCH_SIZE"] = str(args.batch_size)
             (directory.path / "node.env").write_text(
@@ -378,6 +408,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             warm = submit_load(sg_url, sg_key, args.warmup, 1, 30, "warmup")
             if not wait_final(databases, sender, len(warm), 30):
                 raise RuntimeError("warm-up documents were not delivered within 30 s")
+            cpu_before = {node.authority_id: node.cpu_seconds() for node in nodes}
             began = time.monotonic()
             started = submit_load(sg_url, sg_key, args.documents, args.clients,
                                   args.max_seconds, uuid.uuid4().hex[:8])
@@ -387,6 +418,8 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                                           "FROM delivery y JOIN document d "
                                           "ON d.pk = y.document_pk")
             [(messages,)] = databases.rows(sender, "SELECT count(*) FROM outbound_message")
+            cpu = {node.authority_id: node.cpu_seconds() - cpu_before[node.authority_id]
+                   for node in nodes}
             for node in nodes:
                 memory[node.authority_id]["after_mb"] = node.resident_mb()
             accepted = {row[0]: as_utc(row[3]).timestamp() for row in rows
@@ -433,6 +466,12 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         "verify_us": min(limit_before["verify_us"], limit_after["verify_us"]),
         "memory": memory,
         "latency": latency,
+        # CPU seconds each node spent per accepted document: unlike the rate, this does not
+        # depend on what else the machine runs; 2 cores over their sum is the pair's
+        # capacity when nothing else competes (the clients' own CPU not counted).
+        "cpu_ms_per_doc": {aid: seconds * 1000 / max(1, len(accepted))
+                           for aid, seconds in cpu.items()},
+        "capacity_per_s": 2 * max(1, len(accepted)) / max(1e-9, sum(cpu.values())),
     }
 
 
@@ -501,6 +540,10 @@ def main() -> None:
     print(f"{'crypto-only limit of the pair, docs/s':<40} {result['limit']:>10,.1f} "
           f"(Ed25519 sign {result['sign_us']:.0f} us, verify {result['verify_us']:.0f} us, "
           "both cores)")
+    per_doc = ", ".join(f"{aid} {ms:.1f}" for aid, ms in result["cpu_ms_per_doc"].items())
+    print(f"{'node CPU per accepted document, ms':<40} {per_doc}")
+    print(f"{'CPU capacity of the pair (2 cores), /s':<40} {result['capacity_per_s']:>10,.1f} "
+          f"(ratio to the limit {result['capacity_per_s'] / result['limit']:.3f})")
     latency = result["latency"]
     if latency.get("p50_ms") is not None:
         print(f"{'latency run at half the maximum':<40} {latency['rate_per_s']:>10,.1f} /s, "
@@ -541,6 +584,9 @@ def main() -> None:
         "drained": result["drained"],
         "envelopes": result["messages"],
         "submitted_per_s": round(result["submitted_per_s"], 1),
+        "cpu_ms_per_doc": {k: round(v, 2) for k, v in result["cpu_ms_per_doc"].items()},
+        "capacity_per_s": round(result["capacity_per_s"], 1),
+        "capacity_ratio": round(result["capacity_per_s"] / result["limit"], 4),
         "memory_mb": {k: {n: round(v, 1) for n, v in f.items()}
                       for k, f in result["memory"].items()},
         "machine": machine,

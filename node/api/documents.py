@@ -9,7 +9,14 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from node.api import schemas
-from node.api.deps import ContextDep, IdPath, PrincipalDep, read_json, require_object
+from node.api.deps import (
+    ContextDep,
+    IdPath,
+    PrincipalDep,
+    read_body,
+    read_json,
+    require_object,
+)
 from node.errors import RequestError
 from node.services import batch_submission as batch
 from node.services import documents as service
@@ -17,7 +24,9 @@ from node.services import idempotency
 from node.services.apikeys import Role
 from node.storage.database import read_session, storage_errors, write_session
 from protocol.canonical import canonicalize, sha256_hex
+from protocol.errors import CodedError
 from protocol.reason_codes import ReasonCode
+from protocol.strict_json import parse_json
 from protocol.timeutil import utc_now
 
 router = APIRouter(prefix="/v1", tags=["documents"])
@@ -50,10 +59,20 @@ async def submit_document(request: Request, ctx: ContextDep, principal: Principa
     key = idempotency.check_key(idempotency_key)
     body = require_object(await read_json(request, ctx), {"document", "sendTo"}, {"document"})
     send_to = _peers(body.get("sendTo", []))
-    request_sha256 = sha256_hex(canonicalize(body))
 
     def _run() -> tuple[int, Any, bool]:
+        request_sha256 = sha256_hex(canonicalize(body)) if key is not None else ""
         now = utc_now()
+        # Validation and the signature outside the write transaction (whose lock the other
+        # writers wait for). A refusal with an Idempotency-Key is decided again inside,
+        # after the key's stored answer (if any) is looked up.
+        signed = None
+        try:
+            signed = service.sign_submission(ctx, principal, body["document"], now,
+                                             ctx.registry.current())
+        except CodedError:
+            if key is None:
+                raise
         with storage_errors(), write_session(ctx.engine) as session:
             pending = None
             if key is not None:
@@ -61,7 +80,8 @@ async def submit_document(request: Request, ctx: ContextDep, principal: Principa
                 if isinstance(begun, idempotency.StoredAnswer):
                     return begun.status_code, begun.body, True
                 pending = begun
-            record = service.submit(ctx, session, principal, body["document"], send_to, now)
+            record = service.submit(ctx, session, principal, body["document"], send_to, now,
+                                    signed=signed)
             view = service.view(session, record).to_dict()
             if pending is not None:
                 idempotency.finish(session, pending, 201, view)
@@ -84,11 +104,14 @@ async def submit_documents(request: Request, ctx: ContextDep,
     (``status`` 201 with the document, or the refusal's status and reason code); a refused
     item stores nothing. Body: ``{"documents": [{"document": {…}, "sendTo": [...]}, …]}``,
     at most ``TRADEACCORD_BATCH_MAX_DOCUMENTS`` items (else 400, nothing stored)."""
-    body = require_object(await read_json(request, ctx, ctx.limits.max_envelope_bytes),
-                          {"documents"}, {"documents"})
-    items = batch.check_batch(ctx, principal, body["documents"])
+    raw = await read_body(request, ctx.limits.max_envelope_bytes)
 
     def _run() -> list[batch.BatchItem]:
+        # Parsing a body of many documents is CPU work too: off the event loop.
+        body = require_object(parse_json(raw, max_bytes=ctx.limits.max_envelope_bytes,
+                                         max_depth=ctx.limits.max_depth),
+                              {"documents"}, {"documents"})
+        items = batch.check_batch(ctx, principal, body["documents"])
         now = utc_now()
         # Validation and signatures first, outside the write transaction (no lock held).
         signed = batch.sign_batch(ctx, principal, items, now)

@@ -24,22 +24,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from node.context import NodeContext
 from node.errors import ConflictError, RequestError, http_status
 from node.services.apikeys import Principal, Role
-from node.services.audit import AuditEvent, append_events
 from node.services.documents import (
-    DeliveryState,
     DocumentView,
     SignedSubmission,
     check_peers,
-    outbound_record,
+    held_outbound,
     require_role,
     sign_submission,
+    store_submissions,
 )
-from node.storage.models import DeliveryRecord, DocumentRecord
 from protocol.errors import CodedError
 from protocol.reason_codes import ReasonCode
 
@@ -134,39 +132,20 @@ def store_batch(ctx: NodeContext, session: Session, principal: Principal,
     """Step 2, in the caller's transaction (it commits): the signed items stored with their
     deliveries and audit events; those whose id is already held refused (CONFLICT)."""
     signed = [item for item in batch if item.state is ItemState.SIGNED]
-    ids = [item.submission.document_id for item in signed if item.submission is not None]
-    held = set(session.exec(select(DocumentRecord.document_id).where(
-        DocumentRecord.direction == "outbound",
-        col(DocumentRecord.document_id).in_(ids))).all()) if ids else set()
-    stored: list[tuple[BatchItem, DocumentRecord]] = []
+    held = held_outbound(session, [item.submission.document_id for item in signed
+                                   if item.submission is not None])
+    fresh: list[BatchItem] = []
     for item in signed:
         assert item.submission is not None
         if item.submission.document_id in held:
             item.refuse(ConflictError(ReasonCode.CONFLICT,
                                       f"document {item.submission.document_id} already exists"))
-            continue
-        stored.append((item, outbound_record(ctx, principal, item.submission, at)))
-    if not stored:
-        return batch
-    session.add_all([record for _item, record in stored])
-    session.flush()  # one flush for every document: their keys, for the deliveries
-    events: list[AuditEvent] = []
-    deliveries: list[DeliveryRecord] = []
-    for item, record in stored:
-        events.append(AuditEvent("document.issued", principal.name,
-                                 f"document:{record.document_id}",
-                                 {"sha256": record.sha256, "type": record.doc_type}))
-        own: list[DeliveryRecord] = []
-        for peer in item.send_to:
-            own.append(DeliveryRecord(document_pk=record.pk or 0, peer=peer,
-                                      state=DeliveryState.PENDING, created_at=at, updated_at=at))
-            events.append(AuditEvent("document.send-requested", principal.name,
-                                     f"document:{record.document_id}", {"to": peer}))
-        deliveries.extend(own)
+        else:
+            fresh.append(item)
+    stored = store_submissions(ctx, session, principal,
+                               [(item.submission, item.send_to) for item in fresh
+                                if item.submission is not None], at)
+    for item, (record, deliveries) in zip(fresh, stored, strict=True):
         item.state = ItemState.STORED
-        item.view = DocumentView(record, tuple(own), {}).to_dict()
-    session.add_all(deliveries)
-    append_events(session, events, at)  # flushes the deliveries with the events
-    if deliveries:
-        ctx.outbox.after_commit(session)
+        item.view = DocumentView(record, deliveries, {}).to_dict()
     return batch

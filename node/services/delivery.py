@@ -102,14 +102,24 @@ def _locking(query: SelectT, session: Session) -> SelectT:
     return query
 
 
+def _any(ctx: NodeContext, query: SelectOfScalar[Any]) -> bool:
+    """Whether ``query`` finds a row (a read transaction, no lock taken)."""
+    with read_session(ctx.engine) as session:
+        return session.exec(query.limit(1)).first() is not None
+
+
 def assemble(ctx: NodeContext, at: dt.datetime) -> int:
     """Group unassembled deliveries per peer into signed envelopes (one transaction)."""
     settings = ctx.settings
+    waiting = and_(col(DeliveryRecord.state) == DeliveryState.PENDING,
+                   col(DeliveryRecord.message_id).is_(None))
+    # A read first: an idle worker takes no write lock (on SQLite, the one the API's
+    # writers wait for).
+    if not _any(ctx, select(DeliveryRecord.pk).where(waiting)):
+        return 0
     with write_session(ctx.engine) as session:
-        query = select(DeliveryRecord).where(
-            DeliveryRecord.state == DeliveryState.PENDING,
-            col(DeliveryRecord.message_id).is_(None),
-        ).order_by(col(DeliveryRecord.pk)).limit(settings.delivery_batch_size * 4)
+        query = select(DeliveryRecord).where(waiting).order_by(
+            col(DeliveryRecord.pk)).limit(settings.delivery_batch_size * 4)
         rows = session.exec(_locking(query, session)).all()
         if not rows:
             return 0
@@ -185,6 +195,8 @@ def claim(ctx: NodeContext, at: dt.datetime, limit: int, *,
     )
     claimed: list[Claimed] = []
     expired: list[tuple[str, str]] = []
+    if not _any(ctx, select(OutboundMessageRecord.pk).where(due)):
+        return claimed  # nothing due: no write transaction
     with write_session(ctx.engine) as session:
         load: Counter[str] = Counter(busy or {})
         # Read beyond ``limit`` when peers are capped, so that one peer's backlog does not

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +21,7 @@ from node.context import NodeContext
 from node.errors import AuthError, ConflictError, NotFoundError, RequestError
 from node.services import trust
 from node.services.apikeys import Principal, Role
-from node.services.audit import append_event
+from node.services.audit import AuditEvent, append_event, append_events
 from node.services.preparation import party_ids, prepare, require_issuer_role
 from node.storage.models import DeliveryRecord, DocumentRecord, OutboundMessageRecord
 from protocol.envelope import (
@@ -111,31 +112,67 @@ def outbound_record(ctx: NodeContext, principal: Principal, submission: SignedSu
 
 
 def submit(ctx: NodeContext, session: Session, principal: Principal, document: Any,
-           send_to: list[str], at: dt.datetime) -> DocumentRecord:
+           send_to: list[str], at: dt.datetime, *,
+           signed: SignedSubmission | None = None) -> DocumentRecord:
     """Validate, sign and store a document; with ``send_to``, enqueue it in the same
-    transaction (the outbox rule). Re-submitting an identical id answers CONFLICT."""
-    # Sign before the first statement: on SQLite that statement takes the write lock, and
-    # the CPU-bound canonicalisation and signature need not hold it.
-    submission = sign_submission(ctx, principal, document, at, ctx.registry.current(session))
-    existing = session.exec(select(DocumentRecord).where(
-        DocumentRecord.direction == "outbound",
-        DocumentRecord.document_id == submission.document_id)).first()
-    if existing is not None:
+    transaction (the outbox rule). Re-submitting an identical id answers CONFLICT.
+    ``signed``: the document already signed by ``sign_submission`` (outside the write
+    transaction, so that the CPU-bound work holds no lock)."""
+    registry = ctx.registry.current(session)
+    submission = signed or sign_submission(ctx, principal, document, at, registry)
+    if held_outbound(session, [submission.document_id]):
         raise ConflictError(ReasonCode.CONFLICT,
                             f"document {submission.document_id} already exists")
-    record = outbound_record(ctx, principal, submission, at)
-    session.add(record)
+    peers = check_peers(ctx, registry, send_to) if send_to else []
     try:
-        session.flush()
+        [(record, _deliveries)] = store_submissions(ctx, session, principal,
+                                                    [(submission, peers)], at)
     except IntegrityError as exc:
         raise ConflictError(ReasonCode.CONFLICT,
                             f"document {submission.document_id} already exists") from exc
-    append_event(session, event="document.issued", actor=principal.name,
-                 subject=f"document:{record.document_id}",
-                 details={"sha256": record.sha256, "type": record.doc_type}, at=at)
-    if send_to:
-        enqueue(ctx, session, principal, record, send_to, at)
     return record
+
+
+def held_outbound(session: Session, document_ids: list[str]) -> set[str]:
+    """Which of ``document_ids`` this node already issued (one query)."""
+    if not document_ids:
+        return set()
+    return set(session.exec(select(DocumentRecord.document_id).where(
+        DocumentRecord.direction == "outbound",
+        col(DocumentRecord.document_id).in_(document_ids))).all())
+
+
+def store_submissions(ctx: NodeContext, session: Session, principal: Principal,
+                      items: Sequence[tuple[SignedSubmission, Sequence[str]]],
+                      at: dt.datetime) -> list[tuple[DocumentRecord, tuple[DeliveryRecord, ...]]]:
+    """Store new signed documents (ids not held here) with one delivery per peer and their
+    audit events (``document.issued``, then ``document.send-requested`` per peer), in the
+    caller's transaction: one flush for the documents (their keys), one for the deliveries
+    and the events, whatever the number of documents."""
+    if not items:
+        return []
+    records = [outbound_record(ctx, principal, submission, at) for submission, _peers in items]
+    session.add_all(records)
+    session.flush()
+    events: list[AuditEvent] = []
+    stored: list[tuple[DocumentRecord, tuple[DeliveryRecord, ...]]] = []
+    for record, (_submission, peers) in zip(records, items, strict=True):
+        events.append(AuditEvent("document.issued", principal.name,
+                                 f"document:{record.document_id}",
+                                 {"sha256": record.sha256, "type": record.doc_type}))
+        deliveries = tuple(DeliveryRecord(document_pk=record.pk or 0, peer=peer,
+                                          state=DeliveryState.PENDING, created_at=at,
+                                          updated_at=at) for peer in peers)
+        events.extend(AuditEvent("document.send-requested", principal.name,
+                                 f"document:{record.document_id}", {"to": peer})
+                      for peer in peers)
+        stored.append((record, deliveries))
+    new_deliveries = [delivery for _record, deliveries in stored for delivery in deliveries]
+    session.add_all(new_deliveries)
+    append_events(session, events, at)  # flushes the deliveries with the events
+    if new_deliveries:
+        ctx.outbox.after_commit(session)
+    return stored
 
 
 def check_peers(ctx: NodeContext, registry: TrustRegistry, peers: list[str]) -> list[str]:
