@@ -67,9 +67,9 @@ async def submit_document(request: Request, ctx: ContextDep, principal: Principa
         # writers wait for). A refusal with an Idempotency-Key is decided again inside,
         # after the key's stored answer (if any) is looked up.
         signed = None
+        registry = ctx.registry.current()
         try:
-            signed = service.sign_submission(ctx, principal, body["document"], now,
-                                             ctx.registry.current())
+            signed = service.sign_submission(ctx, principal, body["document"], now, registry)
         except CodedError:
             if key is None:
                 raise
@@ -81,7 +81,7 @@ async def submit_document(request: Request, ctx: ContextDep, principal: Principa
                     return begun.status_code, begun.body, True
                 pending = begun
             record = service.submit(ctx, session, principal, body["document"], send_to, now,
-                                    signed=signed)
+                                    signed=signed, registry=registry if signed else None)
             view = service.view(session, record).to_dict()
             if pending is not None:
                 idempotency.finish(session, pending, 201, view)

@@ -298,13 +298,15 @@ def record_receipt(ctx: NodeContext, claimed: Claimed, receipt: Receipt, body: b
         row.last_error = None
         session.add(row)
         by_sha = {outcome.document_sha256: outcome for outcome in receipt.outcomes}
-        documents = {d.pk: d for d in session.exec(select(DocumentRecord).where(
-            col(DocumentRecord.pk).in_([d.document_pk for d in
-                                        _deliveries(session, claimed.message_id)]))).all()}
-        for delivery in _deliveries(session, claimed.message_id):
+        # The message's deliveries with their documents' digests, in one query.
+        answered = session.exec(
+            select(DeliveryRecord, DocumentRecord.sha256)
+            .join(DocumentRecord, col(DocumentRecord.pk) == DeliveryRecord.document_pk)
+            .where(DeliveryRecord.message_id == claimed.message_id)).all()
+        for delivery, sha256 in answered:
             if delivery.peer_decided_at is not None:
                 continue  # the peer's later decision arrived first and stands
-            outcome = by_sha.get(documents[delivery.document_pk].sha256)
+            outcome = by_sha.get(sha256)
             if outcome is None:
                 delivery.state = DeliveryState.FAILED
                 delivery.reasons = json.dumps([ReasonCode.RECEIPT_INVALID.value])

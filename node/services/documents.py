@@ -113,12 +113,13 @@ def outbound_record(ctx: NodeContext, principal: Principal, submission: SignedSu
 
 def submit(ctx: NodeContext, session: Session, principal: Principal, document: Any,
            send_to: list[str], at: dt.datetime, *,
-           signed: SignedSubmission | None = None) -> DocumentRecord:
+           signed: SignedSubmission | None = None,
+           registry: TrustRegistry | None = None) -> DocumentRecord:
     """Validate, sign and store a document; with ``send_to``, enqueue it in the same
     transaction (the outbox rule). Re-submitting an identical id answers CONFLICT.
     ``signed``: the document already signed by ``sign_submission`` (outside the write
-    transaction, so that the CPU-bound work holds no lock)."""
-    registry = ctx.registry.current(session)
+    transaction, so that the CPU-bound work holds no lock) against ``registry``."""
+    registry = registry or ctx.registry.current(session)
     submission = signed or sign_submission(ctx, principal, document, at, registry)
     if held_outbound(session, [submission.document_id]):
         raise ConflictError(ReasonCode.CONFLICT,
