@@ -16,7 +16,8 @@ import threading
 from sqlalchemy import event
 from sqlmodel import Session
 
-_NOTIFY_FLAG = "tradeaccord_outbox_notify"
+_PENDING = "tradeaccord_outbox_pending"
+_LISTENING = "tradeaccord_outbox_listening"
 
 
 class OutboxSignal:
@@ -47,20 +48,19 @@ class OutboxSignal:
                 loop.call_soon_threadsafe(wake.set)
 
     def after_commit(self, session: Session) -> None:
-        """Notify once ``session``'s transaction commits (never on rollback: nothing new
-        would be there to send). Idempotent per session."""
-        if session.info.get(_NOTIFY_FLAG):
+        """Notify once ``session``'s transaction commits; a rollback cancels it (nothing
+        new to send then). A missed wake-up only delays the work to the next poll."""
+        session.info[_PENDING] = True
+        if session.info.get(_LISTENING):
             return
-        session.info[_NOTIFY_FLAG] = True
+        session.info[_LISTENING] = True
 
         def _committed(committed: Session) -> None:
-            committed.info.pop(_NOTIFY_FLAG, None)
-            self.notify()
+            if committed.info.pop(_PENDING, False):
+                self.notify()
 
-        def _rolled_back(rolled_back: Session) -> None:
-            rolled_back.info.pop(_NOTIFY_FLAG, None)
-            with contextlib.suppress(Exception):  # the listener may already be gone
-                event.remove(rolled_back, "after_commit", _committed)
+        def _rolled_back(rolled_back: Session, _previous: object) -> None:
+            rolled_back.info.pop(_PENDING, None)
 
-        event.listen(session, "after_commit", _committed, once=True)
-        event.listen(session, "after_soft_rollback", _rolled_back, once=True)
+        event.listen(session, "after_commit", _committed)
+        event.listen(session, "after_soft_rollback", _rolled_back)
