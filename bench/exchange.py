@@ -161,7 +161,7 @@ class Node:
         self.processes: list[subprocess.Popen[bytes]] = []
         self.log = (directory / "node.log").open("wb")
 
-    def start(self, timeout: float = 60) -> None:
+    def start(self, timeout: float = 180) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("TRADEACCORD_")}
         base = [sys.executable, "-m", "node.cli", "node"]
         directory = ["--authority-dir", str(self.directory)]
