@@ -113,7 +113,7 @@ class Databases:
 
         database = f"tradeaccord_bench_{uuid.uuid4().hex[:12]}"
         with psycopg.connect(PG, autocommit=True, connect_timeout=5) as conn:
-            conn.execute(f'CREATE DATABASE "{database}"')  # type: ignore[arg-type]
+            conn.execute(f'CREATE DATABASE "{database}"')
         self.created.append(database)
         return f"postgresql+psycopg://postgres@127.0.0.1:5432/{database}"
 
@@ -126,7 +126,7 @@ class Databases:
 
         with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"),
                              connect_timeout=5) as conn:
-            return conn.execute(sql).fetchall()  # type: ignore[arg-type]
+            return conn.execute(sql).fetchall()
 
     def drop(self) -> None:
         if not self.created:
@@ -135,14 +135,13 @@ class Databases:
 
         with psycopg.connect(PG, autocommit=True, connect_timeout=5) as conn:
             for database in self.created:
-                conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')  # type: ignore[arg-type]
+                conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
 def as_utc(value: Any) -> dt.datetime:
     """A timestamp column as an aware UTC datetime (SQLite stores naive UTC text)."""
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+    stamp: dt.datetime = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    return stamp.replace(tzinfo=dt.UTC) if stamp.tzinfo is None else stamp.astimezone(dt.UTC)
 
 
 class Node:
