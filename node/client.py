@@ -129,6 +129,22 @@ class NodeClient:
             time.sleep(min(2.0, 0.2 * 2**attempt))  # bounded by ``retries``
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
+    def submit_batch(self, documents: list[Mapping[str, Any]],
+                     send_to: list[str] | None = None) -> dict[str, Any]:
+        """Submit several documents in one request (``POST /v1/documents:batch``): one
+        transaction at the node, each document with its own result (``results[i]``: status
+        201 with ``document``, or the refusal's status with ``error.code``). Not retried: a
+        lost answer may have stored the good items (submitting them again answers CONFLICT
+        for those)."""
+        items: list[dict[str, Any]] = []
+        for document in documents:
+            item: dict[str, Any] = {"document": dict(document)}
+            if send_to:
+                item["sendTo"] = send_to
+            items.append(item)
+        return self._request("POST", "/v1/documents:batch",  # type: ignore[no-any-return]
+                             json_body={"documents": items}).json()
+
     def send(self, document_id: str, to: list[str]) -> dict[str, Any]:
         return self._request("POST", f"/v1/documents/{document_id}/send",  # type: ignore[no-any-return]
                              json_body={"to": to}).json()

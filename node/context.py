@@ -20,6 +20,7 @@ from node.authority import AuthorityDirectory
 from node.errors import ConfigError
 from node.metrics import NodeMetrics
 from node.services.registry_store import RegistryStore
+from node.services.wakeup import OutboxSignal
 from node.settings import Settings
 from node.storage.database import make_engine, migrate, storage_errors
 from protocol.content import ContentChecker
@@ -50,6 +51,8 @@ class NodeContext:
     import_rules: ImportRuleSet
     content: ContentChecker
     metrics: NodeMetrics = field(default_factory=NodeMetrics)
+    # Wakes this process's delivery workers when a transaction queued outbound work.
+    outbox: OutboxSignal = field(default_factory=OutboxSignal)
 
     @property
     def authority_id(self) -> str:

@@ -48,11 +48,16 @@ class Settings(BaseSettings):
     delivery_max_attempts: int | None = Field(
         default=None, ge=1, description="also dead after this many attempts (none: the "
         "deadline alone)")
-    delivery_concurrency: int = 4
+    # Envelopes in flight at once: in all, and to any one peer (the worker keeps that many
+    # sends going, claiming another as soon as one ends).
+    delivery_concurrency: int = Field(default=8, ge=1)
+    delivery_peer_concurrency: int = Field(default=4, ge=1)
     delivery_batch_size: int = 50
     # Longer than the delivery deadline, so that a message retried for a day is still fresh
     # when it finally arrives.
     envelope_ttl_seconds: int = 172_800
+    # Most documents in one POST /v1/documents:batch (one transaction)
+    batch_max_documents: int = Field(default=100, ge=1, le=1000)
     # Receiving
     max_document_bytes: int = 1_048_576
     max_envelope_bytes: int = 16_777_216

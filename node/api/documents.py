@@ -8,7 +8,15 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from node.api.deps import ContextDep, IdPath, PrincipalDep, read_json, require_object
+from node.api import schemas
+from node.api.deps import (
+    ContextDep,
+    IdPath,
+    PrincipalDep,
+    read_body,
+    read_json,
+    require_object,
+)
 from node.api.models import (
     DocumentList,
     DocumentView,
@@ -19,12 +27,15 @@ from node.api.models import (
 )
 from node.api.schemas import documented
 from node.errors import RequestError
+from node.services import batch_submission as batch
 from node.services import documents as service
 from node.services import idempotency
 from node.services.apikeys import Role
 from node.storage.database import read_session, storage_errors, write_session
 from protocol.canonical import canonicalize, sha256_hex
+from protocol.errors import CodedError
 from protocol.reason_codes import ReasonCode
+from protocol.strict_json import parse_json
 from protocol.timeutil import utc_now
 
 router = APIRouter(prefix="/v1", tags=["documents"])
@@ -32,6 +43,8 @@ router = APIRouter(prefix="/v1", tags=["documents"])
 # (SQLite's are 64-bit, but a node does not hold 2^31 documents); a larger value fails the
 # query there (and beyond 2^63 cannot even be bound on SQLite).
 MAX_CURSOR = 2**31 - 1
+# Request bodies described in /openapi.json (read strictly by the routes themselves).
+BODY_MODELS = (schemas.BatchSubmission,)
 
 
 def _peers(value: Any) -> list[str]:
@@ -56,10 +69,20 @@ async def submit_document(request: Request, ctx: ContextDep, principal: Principa
     key = idempotency.check_key(idempotency_key)
     body = require_object(await read_json(request, ctx), {"document", "sendTo"}, {"document"})
     send_to = _peers(body.get("sendTo", []))
-    request_sha256 = sha256_hex(canonicalize(body))
 
     def _run() -> tuple[int, Any, bool]:
+        request_sha256 = sha256_hex(canonicalize(body)) if key is not None else ""
         now = utc_now()
+        # Validation and the signature outside the write transaction (whose lock the other
+        # writers wait for). A refusal with an Idempotency-Key is decided again inside,
+        # after the key's stored answer (if any) is looked up.
+        signed = None
+        registry = ctx.registry.current()
+        try:
+            signed = service.sign_submission(ctx, principal, body["document"], now, registry)
+        except CodedError:
+            if key is None:
+                raise
         with storage_errors(), write_session(ctx.engine) as session:
             pending = None
             if key is not None:
@@ -67,7 +90,8 @@ async def submit_document(request: Request, ctx: ContextDep, principal: Principa
                 if isinstance(begun, idempotency.StoredAnswer):
                     return begun.status_code, begun.body, True
                 pending = begun
-            record = service.submit(ctx, session, principal, body["document"], send_to, now)
+            record = service.submit(ctx, session, principal, body["document"], send_to, now,
+                                    signed=signed, registry=registry if signed else None)
             view = service.view(session, record).to_dict()
             if pending is not None:
                 idempotency.finish(session, pending, 201, view)
@@ -78,6 +102,39 @@ async def submit_document(request: Request, ctx: ContextDep, principal: Principa
     status, answer, replayed = await run_in_threadpool(_run)
     return JSONResponse(answer, status_code=status,
                         headers={"Idempotent-Replayed": "true"} if replayed else None)
+
+
+@router.post("/documents:batch", operation_id="submitDocuments",
+             response_model=schemas.BatchResult, response_model_exclude_none=True,
+             openapi_extra=schemas.request_body(schemas.BatchSubmission))
+async def submit_documents(request: Request, ctx: ContextDep,
+                           principal: PrincipalDep) -> dict[str, Any]:
+    """Submit several documents (traders' systems): each validated and signed as ``POST
+    /v1/documents`` does, then all stored in one transaction. Each item has its own result
+    (``status`` 201 with the document, or the refusal's status and reason code); a refused
+    item stores nothing. Body: ``{"documents": [{"document": {…}, "sendTo": [...]}, …]}``,
+    at most ``TRADEACCORD_BATCH_MAX_DOCUMENTS`` items (else 400, nothing stored)."""
+    raw = await read_body(request, ctx.limits.max_envelope_bytes)
+
+    def _run() -> list[batch.BatchItem]:
+        # Parsing a body of many documents is CPU work too: off the event loop.
+        body = require_object(parse_json(raw, max_bytes=ctx.limits.max_envelope_bytes,
+                                         max_depth=ctx.limits.max_depth),
+                              {"documents"}, {"documents"})
+        items = batch.check_batch(ctx, principal, body["documents"])
+        now = utc_now()
+        # Validation and signatures first, outside the write transaction (no lock held).
+        signed = batch.sign_batch(ctx, principal, items, now)
+        with storage_errors(), write_session(ctx.engine) as session:
+            stored = batch.store_batch(ctx, session, principal, signed, now)
+            session.commit()
+        return stored
+
+    results = await run_in_threadpool(_run)
+    done = sum(1 for item in results if item.state is batch.ItemState.STORED)
+    ctx.metrics.documents_submitted.inc(done)
+    return {"stored": done, "refused": len(results) - done,
+            "results": [item.result() for item in results]}
 
 
 @router.get("/documents", operation_id="listDocuments", **documented(answer=DocumentList))

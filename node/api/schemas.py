@@ -264,6 +264,45 @@ STANDARD_ERRORS: dict[str, dict[str, Any]] = {
 }
 
 
+# -- batch submission ---------------------------------------------------------------------------
+
+
+class BatchSubmissionItem(_Model):
+    """One document to validate and sign, and optionally queue for these authorities."""
+
+    document: dict[str, Any]
+    sendTo: list[str] = Field(default_factory=list)
+
+
+class BatchSubmission(_Model):
+    """Up to ``TRADEACCORD_BATCH_MAX_DOCUMENTS`` documents, stored in one transaction."""
+
+    documents: list[BatchSubmissionItem] = Field(min_length=1)
+
+
+class ItemError(_Model):
+    code: str
+    message: str
+
+
+class BatchItemResult(_Model):
+    """One item's answer: ``status`` 201 with ``document`` (as ``POST /v1/documents``
+    answers), or the refusal's status with ``error``."""
+
+    index: int
+    status: int
+    document: dict[str, Any] | None = None
+    error: ItemError | None = None
+
+
+class BatchResult(_Model):
+    """Every item's result, in the order of the request."""
+
+    stored: int
+    refused: int
+    results: list[BatchItemResult]
+
+
 # -- wiring into the OpenAPI document ------------------------------------------------------------
 
 

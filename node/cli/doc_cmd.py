@@ -199,7 +199,7 @@ KeyOption = Annotated[str | None, typer.Option(
 @doc_app.command("submit")
 @handle_errors
 def submit(
-    input_file: Annotated[Path, typer.Argument(metavar="IN.json")],
+    input_files: Annotated[list[Path], typer.Argument(metavar="IN.json...")],
     node: NodeOption = None,
     api_key: KeyOption = None,
     send_to: Annotated[list[str] | None, typer.Option(
@@ -207,19 +207,42 @@ def submit(
     idempotency_key: Annotated[str | None, typer.Option(
         "--idempotency-key", help="Run the command again with the same key after a lost "
         "answer: the node answers as the first time instead of creating a second document "
-        "(default: a new key, reused by the command's own retries)")] = None,
+        "(default: a new key, reused by the command's own retries; one file only)")] = None,
+    batch: Annotated[bool, typer.Option(
+        "--batch", help="Send the files in one batch request even when there is one")] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Submit a document to the node (validated and signed there); print its id."""
+    """Submit documents to the node (validated and signed there); print each id. Several
+    files (or --batch) go in one request, stored in one transaction: a line per file, its id
+    or its refusal (CODE: message), or with --json the batch answer; exit 1 if any was
+    refused."""
     from node.cli.remote import connect
 
-    document = parse_json(read_bytes(input_file))
-    with connect(node, api_key) as client:
-        result = client.submit(document, send_to=send_to, idempotency_key=idempotency_key)
-    if as_json:
-        print_json(result)
+    documents = [parse_json(read_bytes(path)) for path in input_files]
+    if len(documents) == 1 and not batch:
+        with connect(node, api_key) as client:
+            result = client.submit(documents[0], send_to=send_to,
+                                   idempotency_key=idempotency_key)
+        if as_json:
+            print_json(result)
+        else:
+            typer.echo(result["id"])
         return
-    typer.echo(result["id"])
+    if idempotency_key is not None:
+        raise UsageProblem("--idempotency-key applies to a single file, not a batch")
+    with connect(node, api_key) as client:
+        answer = client.submit_batch(documents, send_to=send_to)
+    if as_json:
+        print_json(answer)
+    else:
+        for path, item in zip(input_files, answer["results"], strict=True):
+            if item["status"] == 201:
+                typer.echo(item["document"]["id"])
+            else:
+                typer.echo(f"{path}: {item['error']['code']}: {item['error']['message']}",
+                           err=True)
+    if answer["refused"]:
+        raise typer.Exit(EXIT_REFUSED)
 
 
 @doc_app.command("send")

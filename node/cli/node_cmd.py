@@ -92,6 +92,9 @@ def serve(
         help="TCP port (default: TRADEACCORD_PORT, else 8700)")] = None,
     no_worker: Annotated[bool, typer.Option("--no-worker",
                                             help="Serve the API only")] = False,
+    fd: Annotated[int | None, typer.Option(
+        help="Accept on this inherited listening socket instead of binding HOST:PORT "
+        "(several API processes on one port; socket activation)")] = None,
 ) -> None:
     """Run the API (uvicorn) and, unless --no-worker, the delivery worker. Prints the URL it
     listens on. With SQLite, a second `serve` on the same directory is refused while the
@@ -118,7 +121,9 @@ def serve(
         context = NodeContext.build(settings)
         try:
             tls = uvicorn_tls_options(settings)
-            sock = _listen(settings.host, settings.port)
+            # An inherited listening socket (--fd) is shared by several API processes.
+            sock = (socket.socket(fileno=fd) if fd is not None
+                    else _listen(settings.host, settings.port))
             app = create_app(settings, run_worker=not no_worker, context=context)
             config = uvicorn.Config(app, log_level="warning", access_log=False,
                                     timeout_graceful_shutdown=10, **tls)

@@ -27,13 +27,13 @@ Guarantees:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import json
 import logging
 import random
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -102,14 +102,24 @@ def _locking(query: SelectT, session: Session) -> SelectT:
     return query
 
 
+def _any(ctx: NodeContext, query: SelectOfScalar[Any]) -> bool:
+    """Whether ``query`` finds a row (a read transaction, no lock taken)."""
+    with read_session(ctx.engine) as session:
+        return session.exec(query.limit(1)).first() is not None
+
+
 def assemble(ctx: NodeContext, at: dt.datetime) -> int:
     """Group unassembled deliveries per peer into signed envelopes (one transaction)."""
     settings = ctx.settings
+    waiting = and_(col(DeliveryRecord.state) == DeliveryState.PENDING,
+                   col(DeliveryRecord.message_id).is_(None))
+    # A read first: an idle worker takes no write lock (on SQLite, the one the API's
+    # writers wait for).
+    if not _any(ctx, select(DeliveryRecord.pk).where(waiting)):
+        return 0
     with write_session(ctx.engine) as session:
-        query = select(DeliveryRecord).where(
-            DeliveryRecord.state == DeliveryState.PENDING,
-            col(DeliveryRecord.message_id).is_(None),
-        ).order_by(col(DeliveryRecord.pk)).limit(settings.delivery_batch_size * 4)
+        query = select(DeliveryRecord).where(waiting).order_by(
+            col(DeliveryRecord.pk)).limit(settings.delivery_batch_size * 4)
         rows = session.exec(_locking(query, session)).all()
         if not rows:
             return 0
@@ -171,8 +181,11 @@ def send_budget(claimed: Claimed, timeout: float, now: dt.datetime) -> float:
     return min(timeout, remaining)
 
 
-def claim(ctx: NodeContext, at: dt.datetime, limit: int) -> list[Claimed]:
-    """Lease up to ``limit`` due messages to this worker (compare-and-set per row)."""
+def claim(ctx: NodeContext, at: dt.datetime, limit: int, *,
+          busy: Mapping[str, int] | None = None, per_peer: int | None = None) -> list[Claimed]:
+    """Lease up to ``limit`` due messages to this worker (compare-and-set per row). With
+    ``per_peer``, no peer gets more than that many in flight, counting the ``busy`` ones
+    this worker is already sending (a peer's messages beyond it wait for the next claim)."""
     lease = dt.timedelta(seconds=ctx.settings.delivery_timeout_seconds + 5)
     due = or_(
         and_(col(OutboundMessageRecord.state) == "pending",
@@ -182,10 +195,20 @@ def claim(ctx: NodeContext, at: dt.datetime, limit: int) -> list[Claimed]:
     )
     claimed: list[Claimed] = []
     expired: list[tuple[str, str]] = []
+    if not _any(ctx, select(OutboundMessageRecord.pk).where(due)):
+        return claimed  # nothing due: no write transaction
     with write_session(ctx.engine) as session:
+        load: Counter[str] = Counter(busy or {})
+        # Read beyond ``limit`` when peers are capped, so that one peer's backlog does not
+        # hide the others' due messages.
         query = select(OutboundMessageRecord).where(due).order_by(
-            col(OutboundMessageRecord.next_attempt_at)).limit(limit)
+            col(OutboundMessageRecord.next_attempt_at)).limit(
+                limit if per_peer is None else limit * 4)
         for row in session.exec(_locking(query, session)).all():
+            if len(claimed) >= limit:
+                break
+            if per_peer is not None and load[row.peer] >= per_peer:
+                continue
             if row.expires_at <= at:
                 _finish_dead(ctx, session, row, ReasonCode.MESSAGE_EXPIRED, "envelope expired",
                              at)
@@ -199,6 +222,7 @@ def claim(ctx: NodeContext, at: dt.datetime, limit: int) -> list[Claimed]:
                         attempts=OutboundMessageRecord.attempts + 1)
             )
             if result.rowcount == 1:  # type: ignore[attr-defined]
+                load[row.peer] += 1
                 claimed.append(Claimed(row.pk or 0, row.message_id, row.peer,
                                        row.envelope_bytes, row.envelope_sha256, attempts,
                                        at + lease))
@@ -274,13 +298,15 @@ def record_receipt(ctx: NodeContext, claimed: Claimed, receipt: Receipt, body: b
         row.last_error = None
         session.add(row)
         by_sha = {outcome.document_sha256: outcome for outcome in receipt.outcomes}
-        documents = {d.pk: d for d in session.exec(select(DocumentRecord).where(
-            col(DocumentRecord.pk).in_([d.document_pk for d in
-                                        _deliveries(session, claimed.message_id)]))).all()}
-        for delivery in _deliveries(session, claimed.message_id):
+        # The message's deliveries with their documents' digests, in one query.
+        answered = session.exec(
+            select(DeliveryRecord, DocumentRecord.sha256)
+            .join(DocumentRecord, col(DocumentRecord.pk) == DeliveryRecord.document_pk)
+            .where(DeliveryRecord.message_id == claimed.message_id)).all()
+        for delivery, sha256 in answered:
             if delivery.peer_decided_at is not None:
                 continue  # the peer's later decision arrived first and stands
-            outcome = by_sha.get(documents[delivery.document_pk].sha256)
+            outcome = by_sha.get(sha256)
             if outcome is None:
                 delivery.state = DeliveryState.FAILED
                 delivery.reasons = json.dumps([ReasonCode.RECEIPT_INVALID.value])
@@ -377,6 +403,7 @@ def retry_message(ctx: NodeContext, session: Session, message_id: str, actor: st
         session.add(delivery)
     append_event(session, event="delivery.retried", actor=actor, subject=f"message:{message_id}",
                  details={"reassembled": reassemble}, at=at)
+    ctx.outbox.after_commit(session)
     flows.on_retry(ctx, session, successor, at)
     return row
 
@@ -388,7 +415,10 @@ def outbox_depth(ctx: NodeContext) -> int:
 
 
 class DeliveryWorker:
-    """Runs assemble → claim → send → record in a loop, with bounded concurrency."""
+    """Runs assemble → claim → send → record, keeping up to ``delivery_concurrency``
+    envelopes in flight (``delivery_peer_concurrency`` per peer): a slot that frees is
+    refilled at once, and new work committed in this process wakes the worker (other
+    processes' work is found by polling every ``worker_poll_seconds``)."""
 
     def __init__(self, ctx: NodeContext, client: httpx.AsyncClient, *,
                  rng: random.Random | None = None) -> None:
@@ -397,33 +427,80 @@ class DeliveryWorker:
         self.rng = rng or random.Random()
         self._semaphore = asyncio.Semaphore(max(1, ctx.settings.delivery_concurrency))
         self._next_depth_reading = dt.datetime.min.replace(tzinfo=dt.UTC)
+        self._in_flight: dict[asyncio.Task[None], str] = {}  # send task -> peer
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Loop until ``stop`` is set; a failing iteration is logged and retried."""
-        while not stop.is_set():
-            try:
-                busy = await self.run_once()
-            except Exception:
-                log.exception("delivery iteration failed")
-                busy = 0
-            if not busy:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self.ctx.settings.worker_poll_seconds)
+        """Loop until ``stop`` is set, then finish the sends under way; a failing pass is
+        logged and retried at the next poll."""
+        wake = self.ctx.outbox.attach()
+        stopping = asyncio.create_task(stop.wait())
+        try:
+            while not stop.is_set():
+                wake.clear()
+                try:
+                    await self._fill(wake)
+                except Exception:
+                    log.exception("delivery iteration failed")
+                # Until new work is committed here, a send ends (a slot frees), the poll
+                # interval passes, or the worker is told to stop.
+                waking = asyncio.create_task(wake.wait())
+                try:
+                    await asyncio.wait({waking, stopping},
+                                       timeout=self.ctx.settings.worker_poll_seconds,
+                                       return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    waking.cancel()
+        finally:
+            stopping.cancel()
+            self.ctx.outbox.detach(wake)
+            if self._in_flight:
+                await asyncio.gather(*self._in_flight, return_exceptions=True)
 
-    async def run_once(self) -> int:
-        """One pass; returns how many messages were attempted."""
+    async def _fill(self, wake: asyncio.Event) -> int:
+        """Assemble what is waiting and claim as many messages as there are free slots;
+        each is sent by its own task, which sets ``wake`` when it ends."""
+        settings = self.ctx.settings
+        free = max(1, settings.delivery_concurrency) - len(self._in_flight)
+        await self._assemble()
+        if free <= 0:
+            return 0
+        busy = Counter(self._in_flight.values())
+        # Claimed no more than can be sent at once (see ``run_once``); the lease starts from
+        # the clock after assembly.
+        claimed = await asyncio.to_thread(claim, self.ctx, utc_now(), free, busy=busy,
+                                          per_peer=max(1, settings.delivery_peer_concurrency))
+        for item in claimed:
+            task = asyncio.create_task(self._send(item), name=f"send-{item.message_id}")
+            self._in_flight[task] = item.peer
+
+            def _done(done: asyncio.Task[None]) -> None:
+                self._in_flight.pop(done, None)
+                wake.set()
+                if not done.cancelled() and done.exception() is not None:
+                    log.error("send failed", exc_info=done.exception())
+
+            task.add_done_callback(_done)
+        return len(claimed)
+
+    async def _assemble(self) -> None:
         now = utc_now()
         await asyncio.to_thread(assemble, self.ctx, now)
         if now >= self._next_depth_reading:
             # The queue depth gauge, for workers that run without the API's /metrics.
             self.ctx.metrics.outbox_depth.set(await asyncio.to_thread(outbox_depth, self.ctx))
             self._next_depth_reading = now + dt.timedelta(seconds=5)
+
+    async def run_once(self) -> int:
+        """One pass, its sends awaited; returns how many messages were attempted."""
+        await self._assemble()
         # No more than can be sent at once: a claimed message waiting for the semaphore
         # would spend its lease (timeout + 5 s) queueing and could be claimed again by
         # another worker while this one still sends it. The lease starts from the clock
         # after assembly (which may have waited for the write lock), not from ``now``.
+        settings = self.ctx.settings
         claimed = await asyncio.to_thread(
-            claim, self.ctx, utc_now(), max(1, self.ctx.settings.delivery_concurrency))
+            claim, self.ctx, utc_now(), max(1, settings.delivery_concurrency),
+            per_peer=max(1, settings.delivery_peer_concurrency))
         if claimed:
             await asyncio.gather(*(self._send(item) for item in claimed))
         return len(claimed)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +21,7 @@ from node.context import NodeContext
 from node.errors import AuthError, ConflictError, NotFoundError, RequestError
 from node.services import trust
 from node.services.apikeys import Principal, Role
-from node.services.audit import append_event
+from node.services.audit import AuditEvent, append_event, append_events
 from node.services.document_status import lifecycle_view, status_of
 from node.services.preparation import party_ids, prepare, require_issuer_role
 from node.storage.models import (
@@ -41,6 +42,7 @@ from protocol.jws import GeneralJWS
 from protocol.reason_codes import ReasonCode
 from protocol.signed_document import document_sha256, sign_document
 from protocol.timeutil import format_time
+from trust_registry import TrustRegistry
 
 
 class DeliveryState:
@@ -74,44 +76,124 @@ def visible(record: DocumentRecord, principal: Principal) -> bool:
     return False
 
 
-def submit(ctx: NodeContext, session: Session, principal: Principal, document: Any,
-           send_to: list[str], at: dt.datetime) -> DocumentRecord:
-    """Validate, sign and store a document; with ``send_to``, enqueue it in the same
-    transaction (the outbox rule). Re-submitting an identical id answers CONFLICT."""
+@dataclass(frozen=True, slots=True)
+class SignedSubmission:
+    """A submitted document, prepared, validated and signed, not yet stored."""
+
+    prepared: dict[str, Any]
+    jws: GeneralJWS
+    parties: list[str]
+
+    @property
+    def document_id(self) -> str:
+        return str(self.prepared["id"])
+
+
+def sign_submission(ctx: NodeContext, principal: Principal, document: Any, at: dt.datetime,
+                    registry: TrustRegistry) -> SignedSubmission:
+    """The CPU-bound half of a submission (no storage): prepare, validate, check the
+    issuer's role and the trader's party, sign. Raises the refusal with its reason code."""
     require_role(principal, Role.TRADER, Role.OFFICER)
     prepared = prepare(document, ctx.authority_id, at)
     ctx.validate_for_signing(prepared)
-    require_issuer_role(ctx.registry.current(session).authorities[ctx.authority_id].roles,  # type: ignore[index]
+    require_issuer_role(registry.authorities[ctx.authority_id].roles,  # type: ignore[index]
                         str(prepared["type"]), ctx.authority_id)
     parties = party_ids(prepared)
     if principal.role is Role.TRADER and principal.party not in parties:
         raise AuthError(ReasonCode.FORBIDDEN,
                         f"a trader may only submit documents naming its party {principal.party}")
-    # Sign before the first statement: on SQLite that statement takes the write lock, and
-    # the CPU-bound canonicalisation and signature need not hold it.
-    jws = sign_document(prepared, ctx.document_signer, signed_at=at)
-    existing = session.exec(select(DocumentRecord).where(
-        DocumentRecord.direction == "outbound",
-        DocumentRecord.document_id == prepared["id"])).first()
-    if existing is not None:
-        raise ConflictError(ReasonCode.CONFLICT, f"document {prepared['id']} already exists")
-    record = DocumentRecord(
-        document_id=prepared["id"], sha256=document_sha256(jws), direction="outbound",
-        doc_type=prepared["type"], doc_version=prepared["version"], issuer=ctx.authority_id,
-        parties=json.dumps(parties), signed_bytes=jws.to_json(), created_at=at,
-        submitted_by=principal.name)
-    session.add(record)
+    return SignedSubmission(prepared, sign_document(prepared, ctx.document_signer, signed_at=at),
+                            parties)
+
+
+def outbound_record(ctx: NodeContext, principal: Principal, submission: SignedSubmission,
+                    at: dt.datetime) -> DocumentRecord:
+    """The row that stores a signed submission (not added to any session)."""
+    prepared = submission.prepared
+    return DocumentRecord(
+        document_id=submission.document_id, sha256=document_sha256(submission.jws),
+        direction="outbound", doc_type=prepared["type"], doc_version=prepared["version"],
+        issuer=ctx.authority_id, parties=json.dumps(submission.parties),
+        signed_bytes=submission.jws.to_json(), created_at=at, submitted_by=principal.name)
+
+
+def submit(ctx: NodeContext, session: Session, principal: Principal, document: Any,
+           send_to: list[str], at: dt.datetime, *,
+           signed: SignedSubmission | None = None,
+           registry: TrustRegistry | None = None) -> DocumentRecord:
+    """Validate, sign and store a document; with ``send_to``, enqueue it in the same
+    transaction (the outbox rule). Re-submitting an identical id answers CONFLICT.
+    ``signed``: the document already signed by ``sign_submission`` (outside the write
+    transaction, so that the CPU-bound work holds no lock) against ``registry``."""
+    registry = registry or ctx.registry.current(session)
+    submission = signed or sign_submission(ctx, principal, document, at, registry)
+    if held_outbound(session, [submission.document_id]):
+        raise ConflictError(ReasonCode.CONFLICT,
+                            f"document {submission.document_id} already exists")
+    peers = check_peers(ctx, registry, send_to) if send_to else []
     try:
-        session.flush()
+        [(record, _deliveries)] = store_submissions(ctx, session, principal,
+                                                    [(submission, peers)], at)
     except IntegrityError as exc:
         raise ConflictError(ReasonCode.CONFLICT,
-                            f"document {prepared['id']} already exists") from exc
-    append_event(session, event="document.issued", actor=principal.name,
-                 subject=f"document:{record.document_id}",
-                 details={"sha256": record.sha256, "type": record.doc_type}, at=at)
-    if send_to:
-        enqueue(ctx, session, principal, record, send_to, at)
+                            f"document {submission.document_id} already exists") from exc
     return record
+
+
+def held_outbound(session: Session, document_ids: list[str]) -> set[str]:
+    """Which of ``document_ids`` this node already issued (one query)."""
+    if not document_ids:
+        return set()
+    return set(session.exec(select(DocumentRecord.document_id).where(
+        DocumentRecord.direction == "outbound",
+        col(DocumentRecord.document_id).in_(document_ids))).all())
+
+
+def store_submissions(ctx: NodeContext, session: Session, principal: Principal,
+                      items: Sequence[tuple[SignedSubmission, Sequence[str]]],
+                      at: dt.datetime) -> list[tuple[DocumentRecord, tuple[DeliveryRecord, ...]]]:
+    """Store new signed documents (ids not held here) with one delivery per peer and their
+    audit events (``document.issued``, then ``document.send-requested`` per peer), in the
+    caller's transaction: one flush for the documents (their keys), one for the deliveries
+    and the events, whatever the number of documents."""
+    if not items:
+        return []
+    records = [outbound_record(ctx, principal, submission, at) for submission, _peers in items]
+    session.add_all(records)
+    session.flush()
+    events: list[AuditEvent] = []
+    stored: list[tuple[DocumentRecord, tuple[DeliveryRecord, ...]]] = []
+    for record, (_submission, peers) in zip(records, items, strict=True):
+        events.append(AuditEvent("document.issued", principal.name,
+                                 f"document:{record.document_id}",
+                                 {"sha256": record.sha256, "type": record.doc_type}))
+        deliveries = tuple(DeliveryRecord(document_pk=record.pk or 0, peer=peer,
+                                          state=DeliveryState.PENDING, created_at=at,
+                                          updated_at=at) for peer in peers)
+        events.extend(AuditEvent("document.send-requested", principal.name,
+                                 f"document:{record.document_id}", {"to": peer})
+                      for peer in peers)
+        stored.append((record, deliveries))
+    new_deliveries = [delivery for _record, deliveries in stored for delivery in deliveries]
+    session.add_all(new_deliveries)
+    append_events(session, events, at)  # flushes the deliveries with the events
+    if new_deliveries:
+        ctx.outbox.after_commit(session)
+    return stored
+
+
+def check_peers(ctx: NodeContext, registry: TrustRegistry, peers: list[str]) -> list[str]:
+    """``peers`` without repeats, each a known authority with a node endpoint and not this
+    node; else REQUEST_INVALID."""
+    if not peers:
+        raise RequestError(ReasonCode.REQUEST_INVALID, "name at least one receiving authority")
+    for peer in dict.fromkeys(peers):
+        if peer == ctx.authority_id:
+            raise RequestError(ReasonCode.REQUEST_INVALID, "a node does not send to itself")
+        if not trust.knows(registry, peer) or not trust.endpoint(registry, peer):
+            raise RequestError(ReasonCode.REQUEST_INVALID,
+                               f"{peer} is not in the registry with a node endpoint")
+    return list(dict.fromkeys(peers))
 
 
 def get_visible(session: Session, principal: Principal, document_id: str,
@@ -130,16 +212,8 @@ def enqueue(ctx: NodeContext, session: Session, principal: Principal, record: Do
             peers: list[str], at: dt.datetime) -> list[DeliveryRecord]:
     """Create one delivery per peer. Idempotent per document and peer while a delivery is
     pending or delivered; a rejected, failed or dead one is queued again."""
-    if not peers:
-        raise RequestError(ReasonCode.REQUEST_INVALID, "name at least one receiving authority")
-    registry = ctx.registry.current(session)
     deliveries = []
-    for peer in dict.fromkeys(peers):
-        if peer == ctx.authority_id:
-            raise RequestError(ReasonCode.REQUEST_INVALID, "a node does not send to itself")
-        if not trust.knows(registry, peer) or not trust.endpoint(registry, peer):
-            raise RequestError(ReasonCode.REQUEST_INVALID,
-                               f"{peer} is not in the registry with a node endpoint")
+    for peer in check_peers(ctx, ctx.registry.current(session), peers):
         existing = session.exec(select(DeliveryRecord).where(
             DeliveryRecord.document_pk == record.pk, DeliveryRecord.peer == peer)).first()
         if existing is not None and existing.state in RESENDABLE:
@@ -164,6 +238,7 @@ def enqueue(ctx: NodeContext, session: Session, principal: Principal, record: Do
         append_event(session, event="document.send-requested", actor=principal.name,
                      subject=f"document:{record.document_id}", details={"to": peer}, at=at)
     session.flush()
+    ctx.outbox.after_commit(session)
     return deliveries
 
 
@@ -320,6 +395,7 @@ def enqueue_control(ctx: NodeContext, session: Session, *, peer: str, kind: Enve
         envelope_sha256=envelope_sha256(signed), state="pending", attempts=0,
         next_attempt_at=at, created_at=at, expires_at=envelope.expires_at, flow_ref=flow_ref)
     session.add(message)
+    ctx.outbox.after_commit(session)
     details: dict[str, Any] = {"to": peer, **body}
     if documents:
         details["documents"] = [document_sha256(document) for document in documents]

@@ -190,6 +190,9 @@ def _bill() -> dict[str, Any]:
 ROWS: tuple[Row, ...] = (
     Row("submitDocument", "POST", "/v1/documents", TRADER_OFFICER, 201,
         lambda s: Call("/v1/documents", _json({"document": certificate_of_origin()}))),
+    Row("submitDocuments", "POST", "/v1/documents:batch", TRADER_OFFICER, 200,
+        lambda s: Call("/v1/documents:batch",
+                       _json({"documents": [{"document": certificate_of_origin()}]}))),
     Row("listDocuments", "GET", "/v1/documents", TRADER_OFFICER, 200,
         lambda s: Call("/v1/documents")),
     Row("getDocument", "GET", "/v1/documents/{document_id}", TRADER_OFFICER, 200,
