@@ -163,7 +163,8 @@ def create_app(settings: Settings, *, run_worker: bool = True,
         app.include_router(module.router)
     # Every module's request-body models (schemas.documented / request_body refer to them).
     install_body_schemas(app, (*declarations.BODY_MODELS, *titles.BODY_MODELS,
-                               *models.BODY_MODELS, *documents.BODY_MODELS))
+                               *models.BODY_MODELS, *documents.BODY_MODELS,
+                               *lifecycle.BODY_MODELS))
     install_docs(app)
     install_console(app)
     return app

@@ -5,20 +5,24 @@ answer any verifier may ask for, without an API key) and the evidence bundles
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from node.api.deps import (
-    IDENTIFIER_PATTERN,
-    ContextDep,
-    IdPath,
-    PrincipalDep,
-    read_json,
-    require_object,
+from node.api.deps import IDENTIFIER_PATTERN, ContextDep, IdPath, PrincipalDep, read_json
+from node.api.lifecycle_schemas import (
+    BODY_MODELS,
+    ReplaceRequest,
+    RevokeRequest,
+    StatementList,
+    StatementView,
+    StatusAnswerSigned,
+    parse_body,
 )
+from node.api.schemas import documented
 from node.errors import RequestError
 from node.services import evidence_export
 from node.services import lifecycle as service
@@ -26,37 +30,39 @@ from node.storage.database import read_session, storage_errors, write_session
 from protocol.reason_codes import ReasonCode
 from protocol.timeutil import parse_time, utc_now
 
+__all__ = ["BODY_MODELS", "router"]
+
 router = APIRouter(prefix="/v1", tags=["lifecycle"])
-_COMMON = {"reason", "effectiveAt", "alsoTo"}
+# A binary answer: its media type declared as /metrics declares its text (ADR 0030).
+_ZIP: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The evidence bundle (ZIP, docs/evidence.md)",
+          "content": {"application/zip": {"schema": {"type": "string"}}}}}
 
 
-def _options(body: dict[str, Any]) -> tuple[Any, Any, list[str]]:
-    effective = body.get("effectiveAt")
-    if effective is not None:
-        try:
-            effective = parse_time(effective)
-        except (TypeError, ValueError) as exc:
-            raise RequestError(ReasonCode.REQUEST_INVALID,
-                               f"effectiveAt must be an RFC 3339 time: {exc}") from exc
-    also_to = body.get("alsoTo", [])
-    if not isinstance(also_to, list) or not all(isinstance(v, str) for v in also_to):
-        raise RequestError(ReasonCode.REQUEST_INVALID, "alsoTo is a list of authority ids")
-    return body.get("reason"), effective, also_to
+def _effective(body: RevokeRequest) -> dt.datetime | None:
+    if body.effectiveAt is None:
+        return None
+    try:
+        return parse_time(body.effectiveAt)
+    except (TypeError, ValueError) as exc:
+        raise RequestError(ReasonCode.REQUEST_INVALID,
+                           f"effectiveAt must be an RFC 3339 time: {exc}") from exc
 
 
-@router.post("/documents/{document_id}/revoke", status_code=201, operation_id="revokeDocument")
+@router.post("/documents/{document_id}/revoke", status_code=201, operation_id="revokeDocument",
+             **documented(answer=StatementView, status=201, body=RevokeRequest))
 async def revoke(document_id: IdPath, request: Request, ctx: ContextDep,
                  principal: PrincipalDep) -> JSONResponse:
     """Officer of the issuing node: revoke the document. Body ``{"reason": "…",
     "effectiveAt": "…" (default now), "alsoTo": [ids] (peers beyond those it went to)}``.
     The signed statement is queued to every node that received the document."""
-    body = require_object(await read_json(request, ctx), _COMMON, {"reason"})
-    reason, effective, also_to = _options(body)
+    body = parse_body(RevokeRequest, await read_json(request, ctx))
+    effective = _effective(body)
 
     def _run() -> dict[str, Any]:
         with storage_errors(), write_session(ctx.engine) as session:
-            status = service.revoke(ctx, session, principal, document_id, reason=reason,
-                                    effective_at=effective, also_to=also_to, at=utc_now())
+            status = service.revoke(ctx, session, principal, document_id, reason=body.reason,
+                                    effective_at=effective, also_to=body.alsoTo, at=utc_now())
             session.commit()
             return service.statement_view(session, status).to_dict()
 
@@ -64,33 +70,30 @@ async def revoke(document_id: IdPath, request: Request, ctx: ContextDep,
 
 
 @router.post("/documents/{document_id}/replace", status_code=201,
-             operation_id="replaceDocument")
+             operation_id="replaceDocument",
+             **documented(answer=StatementView, status=201, body=ReplaceRequest))
 async def replace(document_id: IdPath, request: Request, ctx: ContextDep,
                   principal: PrincipalDep) -> JSONResponse:
     """Officer of the issuing node: replace the document by a corrected one. Body
     ``{"reason", "document": {…}}`` (signed here, naming the original in its references,
     sent where the original went) or ``{"reason", "replacementId"}`` (one issued here
     already), with ``effectiveAt`` and ``alsoTo`` as for revoke."""
-    body = require_object(await read_json(request, ctx),
-                          _COMMON | {"document", "replacementId"}, {"reason"})
-    reason, effective, also_to = _options(body)
-    replacement_id = body.get("replacementId")
-    if replacement_id is not None and not isinstance(replacement_id, str):
-        raise RequestError(ReasonCode.REQUEST_INVALID, "replacementId must be a string")
+    body = parse_body(ReplaceRequest, await read_json(request, ctx))
+    effective = _effective(body)
 
     def _run() -> dict[str, Any]:
         with storage_errors(), write_session(ctx.engine) as session:
             status = service.replace(ctx, session, principal, document_id,
-                                     document=body.get("document"),
-                                     replacement_id=replacement_id, reason=reason,
-                                     effective_at=effective, also_to=also_to, at=utc_now())
+                                     document=body.document,
+                                     replacement_id=body.replacementId, reason=body.reason,
+                                     effective_at=effective, also_to=body.alsoTo, at=utc_now())
             session.commit()
             return service.statement_view(session, status).to_dict()
 
     return JSONResponse(await run_in_threadpool(_run), status_code=201)
 
 
-@router.get("/statements", operation_id="listStatements")
+@router.get("/statements", operation_id="listStatements", **documented(answer=StatementList))
 def list_statements(ctx: ContextDep, principal: PrincipalDep,
                     document_id: Annotated[str | None, Query(
                         alias="documentId", pattern=IDENTIFIER_PATTERN)] = None,
@@ -106,7 +109,8 @@ def list_statements(ctx: ContextDep, principal: PrincipalDep,
                                for view in views]}
 
 
-@router.get("/status/{document_id}", operation_id="getDocumentLifecycleStatus")
+@router.get("/status/{document_id}", operation_id="getDocumentLifecycleStatus",
+            **documented(answer=StatusAnswerSigned))
 def status(document_id: IdPath, ctx: ContextDep,
            issuer: Annotated[str | None, Query(pattern=r"^[A-Z]{2}-[A-Z0-9]+(-[A-Z0-9]+)*$")]
            = None) -> Response:
@@ -119,7 +123,7 @@ def status(document_id: IdPath, ctx: ContextDep,
 
 
 @router.get("/evidence/documents/{document_id}", operation_id="exportDocumentEvidence",
-            response_class=Response)
+            response_class=Response, responses=_ZIP)
 def document_evidence(document_id: IdPath, ctx: ContextDep, principal: PrincipalDep) -> Response:
     """Officer: the signed evidence bundle (ZIP, ``docs/evidence.md``) of a document held
     here: the signed documents, receipts, status statements, registry versions, decisions
@@ -130,7 +134,7 @@ def document_evidence(document_id: IdPath, ctx: ContextDep, principal: Principal
 
 
 @router.get("/evidence/declarations/{declaration_id}", operation_id="exportDeclarationEvidence",
-            response_class=Response)
+            response_class=Response, responses=_ZIP)
 def declaration_evidence(declaration_id: IdPath, ctx: ContextDep,
                          principal: PrincipalDep) -> Response:
     """Officer: the signed evidence bundle of a declaration and all its documents."""

@@ -10,8 +10,19 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from node.api.deps import ContextDep, IdPath, PrincipalDep, read_json, require_object
-from node.api.registry import PROPOSE_MEMBERS, agreement_from_request
+from node.api.deps import ContextDep, IdPath, PrincipalDep, read_json
+from node.api.lifecycle_schemas import (
+    DeclineRequest,
+    NegotiatedStatus,
+    NegotiatedStatusRequest,
+    NegotiationList,
+    NegotiationView,
+    RegistrySnapshot,
+    parse_body,
+)
+from node.api.models import ProposeRequest
+from node.api.registry import agreement_from_request
+from node.api.schemas import documented
 from node.context import NodeContext
 from node.errors import RequestError
 from node.services import negotiation as service
@@ -36,15 +47,15 @@ def _commit(ctx: NodeContext, run: Any) -> Any:
     return answer
 
 
-@router.post("/v1/negotiations", operation_id="proposeNegotiation", status_code=201)
+@router.post("/v1/negotiations", operation_id="proposeNegotiation", status_code=201,
+             **documented(answer=NegotiationView, status=201, body=ProposeRequest))
 async def propose(request: Request, ctx: ContextDep, principal: PrincipalDep) -> dict[str, Any]:
     """Operator: propose an agreement to the partner's node (signed with this root; body as
     ``POST /v1/registry/agreements/propose``); the partner's operator answers."""
     require_role(principal, Role.OPERATOR)
-    body = require_object(await read_json(request, ctx), PROPOSE_MEMBERS,
-                          {"agreementId", "partner", "documentTypes"})
+    body = parse_body(ProposeRequest, await read_json(request, ctx))
     at = utc_now()
-    agreement = agreement_from_request(body, ctx.authority_id, at)
+    agreement = agreement_from_request(body.model_dump(exclude_none=True), ctx.authority_id, at)
 
     def _run() -> Any:
         return _commit(ctx, lambda session: (lambda r: (service.view(r[0]), r[1]))(
@@ -54,14 +65,16 @@ async def propose(request: Request, ctx: ContextDep, principal: PrincipalDep) ->
     return result
 
 
-@router.get("/v1/negotiations", operation_id="listNegotiations")
+@router.get("/v1/negotiations", operation_id="listNegotiations",
+            **documented(answer=NegotiationList))
 def listing(ctx: ContextDep, principal: PrincipalDep) -> dict[str, Any]:
     """Operator: negotiations proposed here or received, newest first."""
     with storage_errors(), read_session(ctx.engine) as session:
         return {"negotiations": [service.view(r) for r in service.listing(session, principal)]}
 
 
-@router.get("/v1/negotiations/{agreement_id}", operation_id="getNegotiation")
+@router.get("/v1/negotiations/{agreement_id}", operation_id="getNegotiation",
+            **documented(answer=NegotiationView))
 def show(agreement_id: IdPath, ctx: ContextDep, principal: PrincipalDep) -> dict[str, Any]:
     """Operator: one negotiation with the signed proposal (and agreement)."""
     with storage_errors(), read_session(ctx.engine) as session:
@@ -69,7 +82,7 @@ def show(agreement_id: IdPath, ctx: ContextDep, principal: PrincipalDep) -> dict
 
 
 @router.post("/v1/negotiations/{agreement_id}/countersign",
-             operation_id="countersignNegotiation")
+             operation_id="countersignNegotiation", **documented(answer=NegotiationView))
 async def countersign(agreement_id: IdPath, ctx: ContextDep,
                       principal: PrincipalDep) -> dict[str, Any]:
     """Operator: countersign a received proposal; in force at both nodes."""
@@ -83,39 +96,38 @@ async def countersign(agreement_id: IdPath, ctx: ContextDep,
     return result
 
 
-@router.post("/v1/negotiations/{agreement_id}/decline", operation_id="declineNegotiation")
+@router.post("/v1/negotiations/{agreement_id}/decline", operation_id="declineNegotiation",
+             **documented(answer=NegotiationView, body=DeclineRequest))
 async def decline(agreement_id: IdPath, request: Request, ctx: ContextDep,
                   principal: PrincipalDep) -> dict[str, Any]:
     """Operator: decline a received proposal: ``{"reason": "…"}``."""
     require_role(principal, Role.OPERATOR)
-    body = require_object(await read_json(request, ctx), {"reason"}, {"reason"})
+    body = parse_body(DeclineRequest, await read_json(request, ctx))
     at = utc_now()
 
     def _run() -> Any:
         return _commit(ctx, lambda session: (service.view(service.decline(
-            ctx, session, principal, agreement_id, body["reason"], at)), None))
+            ctx, session, principal, agreement_id, body.reason, at)), None))
 
     result: dict[str, Any] = await run_in_threadpool(_run)
     return result
 
 
-@router.post("/v1/negotiations/{agreement_id}/status", operation_id="changeNegotiatedStatus")
+@router.post("/v1/negotiations/{agreement_id}/status", operation_id="changeNegotiatedStatus",
+             **documented(answer=NegotiatedStatus, body=NegotiatedStatusRequest))
 async def change_status(agreement_id: IdPath, request: Request, ctx: ContextDep,
                         principal: PrincipalDep) -> dict[str, Any]:
     """Operator: suspend, resume or terminate an agreement here and at the partner's node:
     ``{"status": "suspended"|"in-force"|"terminated", "effectiveAt"?, "reason"?}``."""
     require_role(principal, Role.OPERATOR)
-    body = require_object(await read_json(request, ctx), {"status", "effectiveAt", "reason"},
-                          {"status"})
+    body = parse_body(NegotiatedStatusRequest, await read_json(request, ctx))
     at = utc_now()
     try:
-        status = AgreementStatus(body["status"])
-        effective = parse_time(body["effectiveAt"]) if body.get("effectiveAt") else at
+        status = AgreementStatus(body.status)
+        effective = parse_time(body.effectiveAt) if body.effectiveAt else at
     except (ValueError, TypeError) as exc:
         raise RequestError(ReasonCode.REQUEST_INVALID, str(exc)) from exc
-    reason = body.get("reason") or ""
-    if not isinstance(reason, str):
-        raise RequestError(ReasonCode.REQUEST_INVALID, "reason must be a string")
+    reason = body.reason or ""
 
     def _run() -> Any:
         return _commit(ctx, lambda session: ({"agreementId": agreement_id,
@@ -128,7 +140,8 @@ async def change_status(agreement_id: IdPath, request: Request, ctx: ContextDep,
     return result
 
 
-@router.get("/.well-known/tradeaccord/registry", operation_id="publishRegistry")
+@router.get("/.well-known/tradeaccord/registry", operation_id="publishRegistry",
+            **documented(answer=RegistrySnapshot))
 def publish_registry(ctx: ContextDep) -> Response:
     """The registry this node holds, as a snapshot signed by its root (public; valid for 24
     hours), so that partners can compare what each side believes."""

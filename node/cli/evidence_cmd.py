@@ -15,10 +15,13 @@ import typer
 
 from node.cli.common import (
     EXIT_OK,
+    JsonOption,
     UsageProblem,
     handle_errors,
+    note,
     print_json,
     read_bytes,
+    write_output,
 )
 from node.cli.doc_cmd import KeyOption, NodeOption
 
@@ -30,21 +33,22 @@ evidence_app = typer.Typer(help="Evidence bundles: export a decision's sealed ev
 @handle_errors
 def export(
     subject_id: Annotated[str, typer.Argument(metavar="ID")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the ZIP")],
+    output: Annotated[Path, typer.Option(
+        "-o", "--output", help="Where to write the ZIP (- for standard output)")],
     declaration: Annotated[bool, typer.Option(
         "--declaration", help="ID is a declaration (default: a document)")] = False,
     node: NodeOption = None,
     api_key: KeyOption = None,
 ) -> None:
-    """Write the signed evidence bundle of a document (or a declaration) held at the node."""
-    from node.authority import write_atomic
+    """Write the signed evidence bundle of a document (or a declaration) held at the node
+    (``-o -``: the ZIP to standard output, the note to standard error)."""
     from node.cli.remote import connect
 
     with connect(node, api_key) as client:
         data = client.evidence(subject_id, declaration=declaration)
-    write_atomic(output, data)
-    typer.echo(f"evidence of {'declaration' if declaration else 'document'} {subject_id} -> "
-               f"{output} ({len(data)} bytes)")
+    write_output(output, data)
+    note(f"evidence of {'declaration' if declaration else 'document'} {subject_id} -> "
+         f"{output} ({len(data)} bytes)", output)
 
 
 @evidence_app.command("verify")
@@ -57,7 +61,7 @@ def verify(
     anchor: Annotated[list[Path] | None, typer.Option(
         help="A root certificate you trust (PEM), besides the bundled registry's; "
         "repeatable")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Re-check a bundle offline and say what it proves; exit 1 naming what broke."""
     from evidence import verify_bundle

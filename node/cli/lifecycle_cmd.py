@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 
 import node.cli.doc_convert_cmd  # noqa: F401 (adds export and import to the doc group)
-from node.cli.common import UsageProblem, handle_errors, print_json, read_bytes
+from node.cli.common import JsonOption, UsageProblem, handle_errors, print_json, read_bytes
 from node.cli.doc_cmd import KeyOption, NodeOption, doc_app
 from protocol.strict_json import parse_json
 from protocol.timeutil import format_time, parse_time
@@ -26,7 +26,6 @@ EffectiveOption = Annotated[str | None, typer.Option(
 AlsoOption = Annotated[list[str] | None, typer.Option(
     "--also-to", help="Also tell this authority (beyond the nodes it was sent to); "
     "repeatable")]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON")]
 
 
 def _effective(value: str | None) -> str | None:

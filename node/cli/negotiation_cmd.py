@@ -13,17 +13,31 @@ from typing import Annotated, Any
 
 import typer
 
-from node.cli.common import EXIT_OK, EXIT_REFUSED, UsageProblem, handle_errors, print_json
+from node.cli.common import (
+    EXIT_OK,
+    EXIT_REFUSED,
+    JsonOption,
+    UsageProblem,
+    handle_errors,
+    print_json,
+)
 from node.cli.doc_cmd import KeyOption, NodeOption
 
 negotiation_app = typer.Typer(help="Agreements negotiated node to node: propose, list, show, "
                               "countersign, decline.", no_args_is_help=True)
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON")]
 
 
 def _line(view: dict[str, Any]) -> str:
     return (f"{view['agreementId']:<28} {view['side']:<9} {view['partner']:<14} "
             f"{view['state']:<10} {view.get('reason') or ''}")
+
+
+def _show(view: dict[str, Any], as_json: bool) -> None:
+    """One negotiation: the node's whole answer under ``--json``, else its line."""
+    if as_json:
+        print_json(view)
+    else:
+        typer.echo(_line(view))
 
 
 @negotiation_app.command("propose")
@@ -36,6 +50,7 @@ def propose(
     valid_until: Annotated[str | None, typer.Option(help="End of validity (RFC 3339)")] = None,
     node: NodeOption = None,
     api_key: KeyOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Sign a proposal with this authority's root and send it to the partner's node."""
     from node.cli.remote import connect
@@ -45,7 +60,8 @@ def propose(
     if valid_until:
         body["validUntil"] = valid_until
     with connect(node, api_key) as client:
-        typer.echo(_line(client.propose_negotiation(body)))
+        view = client.propose_negotiation(body)
+    _show(view, as_json)
 
 
 @negotiation_app.command("list")
@@ -69,35 +85,41 @@ def listing(node: NodeOption = None, api_key: KeyOption = None,
 @negotiation_app.command("show")
 @handle_errors
 def show(agreement_id: Annotated[str, typer.Argument(metavar="AGREEMENT-ID")],
-         node: NodeOption = None, api_key: KeyOption = None) -> None:
-    """One negotiation with its signed proposal (and agreement), as JSON."""
+         node: NodeOption = None, api_key: KeyOption = None,
+         as_json: JsonOption = False) -> None:
+    """One negotiation; with ``--json`` its signed proposal (and agreement) too."""
     from node.cli.remote import connect
 
     with connect(node, api_key) as client:
-        print_json(client.negotiation(agreement_id))
+        view = client.negotiation(agreement_id)
+    _show(view, as_json)
 
 
 @negotiation_app.command("countersign")
 @handle_errors
 def countersign(agreement_id: Annotated[str, typer.Argument(metavar="AGREEMENT-ID")],
-                node: NodeOption = None, api_key: KeyOption = None) -> None:
+                node: NodeOption = None, api_key: KeyOption = None,
+                as_json: JsonOption = False) -> None:
     """Countersign a received proposal: in force here and, once it arrives, at the partner."""
     from node.cli.remote import connect
 
     with connect(node, api_key) as client:
-        typer.echo(_line(client.countersign_negotiation(agreement_id)))
+        view = client.countersign_negotiation(agreement_id)
+    _show(view, as_json)
 
 
 @negotiation_app.command("decline")
 @handle_errors
 def decline(agreement_id: Annotated[str, typer.Argument(metavar="AGREEMENT-ID")],
             reason: Annotated[str, typer.Option("--reason", help="Told to the proposer")],
-            node: NodeOption = None, api_key: KeyOption = None) -> None:
+            node: NodeOption = None, api_key: KeyOption = None,
+            as_json: JsonOption = False) -> None:
     """Decline a received proposal."""
     from node.cli.remote import connect
 
     with connect(node, api_key) as client:
-        typer.echo(_line(client.decline_negotiation(agreement_id, reason)))
+        view = client.decline_negotiation(agreement_id, reason)
+    _show(view, as_json)
 
 
 @negotiation_app.command("status")
@@ -108,13 +130,17 @@ def status(agreement_id: Annotated[str, typer.Argument(metavar="AGREEMENT-ID")],
            reason: Annotated[str, typer.Option("--reason")] = "",
            effective: Annotated[str | None, typer.Option(
                "--effective", help="RFC 3339; default now")] = None,
-           node: NodeOption = None, api_key: KeyOption = None) -> None:
+           node: NodeOption = None, api_key: KeyOption = None,
+           as_json: JsonOption = False) -> None:
     """Suspend, resume or terminate an agreement here and at the partner's node."""
     from node.cli.remote import connect
 
     with connect(node, api_key) as client:
         result = client.negotiated_status(agreement_id, to, effective_at=effective,
                                           reason=reason)
+    if as_json:
+        print_json(result)
+        return
     typer.echo(f"{result['agreementId']}: {result['status']} (sent to the partner)")
 
 

@@ -64,7 +64,7 @@ NOT_DATA = {
     "registry add-agreement", "registry add-status", "registry revoke",
     "registry rotate-anchor", "registry export", "registry import",
     "agreement propose", "agreement countersign", "agreement suspend", "agreement resume",
-    "agreement terminate", "title export", "webhook remove",
+    "agreement terminate", "title export", "webhook remove", "evidence export",
 }
 
 

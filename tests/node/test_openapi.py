@@ -28,7 +28,7 @@ from node.settings import Settings
 
 # POST operations that take no body: an action named by its path alone.
 BODILESS = {"countersignAgreement", "retryMessage", "blankEndorseTitle", "surrenderTitle",
-            "acceptSurrender"}
+            "acceptSurrender", "countersignNegotiation"}
 # Error answers that are not problems: readiness reports which check failed.
 NOT_PROBLEMS = {("ready", "503")}
 API_PREFIXES = ("/v1/", "/healthz", "/readyz", "/metrics", "/.well-known/")
