@@ -19,7 +19,7 @@ from enum import StrEnum
 from typing import Any
 
 from node.conformance import mutations
-from node.conformance.peer import Answer, wait_for
+from node.conformance.peer import Answer, KitAuthority, wait_for
 from node.conformance.run import KitRun
 from node.conformance.vectors import ObjectKind, VectorPack
 from protocol.canonical import canonicalize
@@ -485,28 +485,32 @@ def _statement_malformed(run: KitRun) -> Observed:
 
 # -- transferable records (the kit is the bill's carrier node: its control registry) -------
 
+SECOND_AUTHORITY = "AQ-CONFORMANCE-KIT-NODE-B"
+"""A second authority of the kit's: a node in custody that is not the control registry."""
 _SHIPPER = "SG-UEN-201912345K"
 _BANK = "SG-BIC-DBSSSGSG"
 _CONSIGNEE = "CN-USCC-91310000MA1FL5ABCD"
 
 
-def _title_chain(run: KitRun, *, to: str, signer: Signer | None = None
+def _title_chain(run: KitRun, *, to: str, via: tuple[str, Signer] | None = None
                  ) -> tuple[GeneralJWS, list[GeneralJWS]]:
     """A fresh bill signed by the kit and its chain: ISSUE (kit in custody), ENDORSE to a
-    bank (kit in custody), ENDORSE to the consignee moving custody to ``to``. Every entry
-    is signed by ``signer`` (the kit's node key unless given)."""
+    bank (kit in custody, or ``via``'s authority), ENDORSE to the consignee moving custody
+    to ``to``. Each entry is signed by the node in custody before it (``via``'s key for
+    the last when given, with no countersignature of the kit)."""
     at = utc_now().replace(microsecond=0)
     document = run.document("bill-of-lading")
     document["body"]["transportDocumentReference"] = f"AQKIT{uuid.uuid4().hex[:10].upper()}"
     bill = run.sign(document, signed_at=at)
     carrier = next(p["id"] for p in document["parties"] if p["role"] == "carrier")
-    key = signer or run.kit.node_signer
+    kit = (run.kit.authority_id, run.kit.node_signer)
+    middle = via or kit
+    steps = ((TitleAction.ISSUE, carrier, _SHIPPER, kit[0], kit[1]),
+             (TitleAction.ENDORSE, _SHIPPER, _BANK, middle[0], kit[1]),
+             (TitleAction.ENDORSE, _BANK, _CONSIGNEE, to, middle[1]))
     entries: list[GeneralJWS] = []
     previous = document_sha256(bill)
-    steps = ((TitleAction.ISSUE, carrier, _SHIPPER, run.kit.authority_id),
-             (TitleAction.ENDORSE, _SHIPPER, _BANK, run.kit.authority_id),
-             (TitleAction.ENDORSE, _BANK, _CONSIGNEE, to))
-    for sequence, (action, acting, holder, custodian) in enumerate(steps):
+    for sequence, (action, acting, holder, custodian, key) in enumerate(steps):
         entry = TitleEntry(record_id=str(document["id"]), sequence=sequence, action=action,
                            acting_holder=acting, holder=holder, custodian=custodian,
                            at=at, previous=previous)
@@ -537,6 +541,19 @@ def _title_chain_broken(run: KitRun) -> Observed:
     entries[1], entries[2] = entries[2], entries[1]
     answer = run.post(_title_envelope(run, bill, entries))
     return {"http": answer.status, "code": answer.code}
+
+
+def _title_countersignature_missing(run: KitRun) -> Observed:
+    """A second node of the kit's, installed in the node's registry by the operator API,
+    has custody in the middle and moves it to the node without the kit's countersignature."""
+    second = KitAuthority.create(run.options.workdir / "second-node",
+                                 at=utc_now() - dt.timedelta(hours=1),
+                                 authority_id=SECOND_AUTHORITY)
+    installed = run.operator.add_authority(second.registry_entry(run.server.url))
+    bill, entries = _title_chain(run, to=run.node_id,
+                                 via=(second.authority_id, second.node_signer))
+    answer = run.post(_title_envelope(run, bill, entries))
+    return {"installed": installed.get("changed"), "http": answer.status, "code": answer.code}
 
 
 def _title_not_a_message(run: KitRun) -> Observed:
@@ -674,6 +691,11 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("sender-title-chain-broken", Side.SENDER,
              "A custody transfer whose entries are reordered: 400 TITLE_CHAIN_BROKEN",
              {"http": 400, "code": "TITLE_CHAIN_BROKEN"}, _title_chain_broken),
+    Scenario("sender-title-countersignature-missing", Side.SENDER,
+             "A custody transfer whose last custody change lacks the control registry's "
+             "countersignature: 400 TITLE_COUNTERSIGNATURE_MISSING",
+             {"installed": True, "http": 400, "code": "TITLE_COUNTERSIGNATURE_MISSING"},
+             _title_countersignature_missing),
     Scenario("sender-title-not-a-message", Side.SENDER,
              "A title-transfer envelope whose body is no title message: 400 TITLE_ENTRY_INVALID",
              {"http": 400, "code": "TITLE_ENTRY_INVALID"}, _title_not_a_message),
