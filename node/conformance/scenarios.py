@@ -2,10 +2,13 @@
 function that plays it and returns what it observed.
 
 A scenario passes when every member of ``expected`` equals the member of the same name in
-what ``play`` observed (the observation may say more). New scenarios (transferable records,
-revocation) are new ``Scenario`` values appended to ``SCENARIOS``; ``requires`` names an
-option without which the scenario is reported ``skipped``. Scenarios run in list order and
-may rely on earlier ones (the agreement is proposed, then countersigned, then used).
+what ``play`` observed (the observation may say more). New scenarios are new ``Scenario``
+values in ``SCENARIOS``; ``requires`` names an option without which the scenario is
+reported ``skipped``. The revocation scenarios play the kit as the issuer of documents the
+node accepted and read the node's public signed status answer; the transferable-record
+scenarios play it as the carrier node (control registry) of its own bills of lading.
+Scenarios run in list order and may rely on earlier ones (the agreement is proposed, then
+countersigned, then used).
 """
 
 from __future__ import annotations
