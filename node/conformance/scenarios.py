@@ -534,9 +534,17 @@ def _title_accepted(run: KitRun) -> Observed:
     envelope = _title_envelope(run, bill, entries)
     answer = run.post(envelope)
     receipt = answer.receipt(run) if answer.status == 200 else None
+    run.notes["title"] = (bill, entries)
     return {"http": answer.status, "code": answer.code,
             "receiptAnswersMessage": receipt is not None and
             receipt.envelope_sha256 == _sha_of(envelope)}
+
+
+def _title_replayed(run: KitRun) -> Observed:
+    """The chain the node took, handed over again in a new envelope."""
+    bill, entries = run.notes["title"]
+    answer = run.post(_title_envelope(run, bill, entries))
+    return {"http": answer.status, "code": answer.code}
 
 
 def _title_chain_broken(run: KitRun) -> Observed:
@@ -691,6 +699,9 @@ SCENARIOS: tuple[Scenario, ...] = (
              "The kit (control registry of its bill) hands custody of a transferable record "
              "to the node: accepted with a signed receipt",
              {"http": 200, "code": None, "receiptAnswersMessage": True}, _title_accepted),
+    Scenario("sender-title-replayed", Side.SENDER,
+             "The same custody transfer again, in a new envelope: 400 TITLE_ENTRY_REPLAYED",
+             {"http": 400, "code": "TITLE_ENTRY_REPLAYED"}, _title_replayed),
     Scenario("sender-title-chain-broken", Side.SENDER,
              "A custody transfer whose entries are reordered: 400 TITLE_CHAIN_BROKEN",
              {"http": 400, "code": "TITLE_CHAIN_BROKEN"}, _title_chain_broken),

@@ -131,4 +131,5 @@ def test_lifecycle_and_title_scenarios_are_in_the_kit() -> None:
     assert codes["sender-title-countersignature-missing"] == "TITLE_COUNTERSIGNATURE_MISSING"
     assert codes["sender-title-chain-broken"] == "TITLE_CHAIN_BROKEN"
     assert codes["sender-title-not-a-message"] == "TITLE_ENTRY_INVALID"
+    assert codes["sender-title-replayed"] == "TITLE_ENTRY_REPLAYED"
     assert {"sender-revocation", "sender-replacement", "sender-title-transfer"} <= set(codes)
