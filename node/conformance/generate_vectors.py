@@ -29,6 +29,7 @@ from protocol.envelope import build_envelope, envelope_sha256, sign_envelope
 from protocol.jws import GeneralJWS, JWSType, Signer, add_signature, sign
 from protocol.receipt import DocumentOutcome, Outcome, Receipt, sign_receipt
 from protocol.signed_document import document_sha256, sign_document
+from protocol.status_statement import DocumentStatus, StatusStatement, sign_statement
 from protocol.timeutil import format_time
 from protocol.validation_profile import ValidationProfile
 from trust_registry import (
@@ -322,12 +323,51 @@ def _snapshots(world: World) -> list[Made]:
     return made
 
 
+def _statements(world: World) -> list[Made]:
+    """Revocation statements of the issuer's certificate of origin: every refusal is
+    STATUS_INVALID naming the underlying code, except a signer that is not the statement's
+    issuer (STATUS_NOT_ISSUER)."""
+    signer = world.issuer.document_signer(None)
+    document = sign_document(_example("certificate-of-origin"), signer, signed_at=SIGNED)
+    statement = StatusStatement(
+        statement_id="vector-statement-1", status=DocumentStatus.REVOKED,
+        document_id=_example("certificate-of-origin")["id"],
+        document_sha256=document_sha256(document), issuer=ISSUER, effective_at=SIGNED,
+        issued_at=SIGNED, reason="issued in error")
+    payload = canonicalize(statement.to_dict())
+    good = sign_statement(statement, signer, signed_at=SIGNED)
+
+    def edit(d: dict[str, Any]) -> None:
+        d["reason"] = "another reason"
+
+    made = [m.wrapped("STATUS_INVALID")
+            for m in _common(payload, good, signer, world.stranger.document_signer(None),
+                             JWSType.STATUS, JWSType.DOCUMENT, edit)]
+    other_issuer = statement.to_dict() | {"issuer": RECEIVER}
+    no_reason = statement.to_dict()
+    del no_reason["reason"]
+    replaced = statement.to_dict() | {"status": "replaced"}
+    made += [
+        Made("not-issuer", sign(canonicalize(other_issuer), signer, typ=JWSType.STATUS,
+                                signed_at=SIGNED).to_json(),
+             "STATUS_NOT_ISSUER", f"names {RECEIVER} as issuer but is signed by {ISSUER}"),
+        Made("member-missing", sign(canonicalize(no_reason), signer, typ=JWSType.STATUS,
+                                    signed_at=SIGNED).to_json(),
+             "STATUS_INVALID", "the statement has no reason member"),
+        Made("replacement-unnamed", sign(canonicalize(replaced), signer, typ=JWSType.STATUS,
+                                         signed_at=SIGNED).to_json(),
+             "STATUS_INVALID", "status replaced without the replacement's id and digest"),
+    ]
+    return made
+
+
 _MAKERS: dict[ObjectKind, Callable[[World], list[Made]]] = {
     ObjectKind.DOCUMENT: _documents,
     ObjectKind.ENVELOPE: _envelopes,
     ObjectKind.RECEIPT: _receipts,
     ObjectKind.AGREEMENT: _agreements,
     ObjectKind.SNAPSHOT: _snapshots,
+    ObjectKind.STATUS: _statements,
 }
 
 

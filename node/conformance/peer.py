@@ -60,7 +60,8 @@ class KitAuthority:
         directory = AuthorityDirectory.create(
             workdir / "kit-authority", authority_id=authority_id, country=authority_id[:2],
             name="TradeAccord conformance kit",
-            roles=("customs", "origin", "plant-protection"), passphrase=None, at=at)
+            roles=("customs", "origin", "plant-protection", "transferable-records"),
+            passphrase=None, at=at)
         return cls(directory)
 
     @property

@@ -2,32 +2,45 @@
 function that plays it and returns what it observed.
 
 A scenario passes when every member of ``expected`` equals the member of the same name in
-what ``play`` observed (the observation may say more). New scenarios (transferable records,
-revocation) are new ``Scenario`` values appended to ``SCENARIOS``; ``requires`` names an
-option without which the scenario is reported ``skipped``. Scenarios run in list order and
-may rely on earlier ones (the agreement is proposed, then countersigned, then used).
+what ``play`` observed (the observation may say more). New scenarios are new ``Scenario``
+values in ``SCENARIOS``; ``requires`` names an option without which the scenario is
+reported ``skipped``. The revocation scenarios play the kit as the issuer of documents the
+node accepted and read the node's public signed status answer; the transferable-record
+scenarios play it as the carrier node (control registry) of its own bills of lading.
+Scenarios run in list order and may rely on earlier ones (the agreement is proposed, then
+countersigned, then used).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from node.conformance import mutations
-from node.conformance.peer import Answer, wait_for
+from node.conformance.peer import Answer, KitAuthority, wait_for
 from node.conformance.run import KitRun
 from node.conformance.vectors import ObjectKind, VectorPack
 from protocol.canonical import canonicalize
 from protocol.envelope import EnvelopeKind, StatusChangeNotice, envelope_sha256
-from protocol.jws import GeneralJWS, JWSType, sign
+from protocol.errors import CodedError
+from protocol.jws import GeneralJWS, JWSType, Signer, sign
 from protocol.reason_codes import ReasonCode
 from protocol.receipt import Outcome
 from protocol.signed_document import document_sha256
+from protocol.status_statement import (
+    DocumentStatus,
+    StatusStatement,
+    sign_statement,
+    verify_answer,
+)
 from protocol.timeutil import format_time, utc_now
+from protocol.title_entry import TitleAction, TitleEntry, TitleRecord, entry_sha256, sign_entry
+from protocol.title_messages import TitleMessage
 from protocol.validation_profile import ValidationProfile
 from trust_registry import (
     Agreement,
@@ -366,6 +379,200 @@ def _receiver_held(run: KitRun) -> Observed:
             "after": after and after["state"]}
 
 
+# -- revocation and replacement (the kit is the issuer) -------------------------------------
+
+
+def _statement(run: KitRun, signed: GeneralJWS, *, issuer: str | None = None,
+               replacement: GeneralJWS | None = None) -> StatusStatement:
+    """A revocation (or, with ``replacement``, a replacement) of the kit's ``signed``."""
+    at = utc_now()
+    payload = json.loads(signed.payload)
+    return StatusStatement(
+        statement_id=f"conformance-{uuid.uuid4()}",
+        status=DocumentStatus.REVOKED if replacement is None else DocumentStatus.REPLACED,
+        document_id=str(payload["id"]), document_sha256=document_sha256(signed),
+        issuer=issuer or run.kit.authority_id, effective_at=at, issued_at=at,
+        reason="conformance run",
+        replacement_id=None if replacement is None else
+        str(json.loads(replacement.payload)["id"]),
+        replacement_sha256=None if replacement is None else document_sha256(replacement))
+
+
+def _revocation_envelope(run: KitRun, statement: Mapping[str, Any]) -> bytes:
+    return run.envelope((), kind=EnvelopeKind.REVOCATION, body={"statement": dict(statement)})
+
+
+def _signed_statement(run: KitRun, statement: StatusStatement,
+                      signer: Signer | None = None) -> dict[str, Any]:
+    return sign_statement(statement, signer or run.kit.document_signer,
+                          signed_at=utc_now()).to_dict()
+
+
+def _status_answer(run: KitRun, document_id: str) -> str | None:
+    """What the node's signed status answer says of the kit's document (None when the
+    answer is missing or does not verify under the node's root)."""
+    response = run.http.get(f"/v1/status/{document_id}",
+                            params={"issuer": run.kit.authority_id})
+    if response.status_code != 200:
+        return None
+    try:
+        answer = verify_answer(response.content, anchors=lambda _evidence: [run.node_root],
+                                at=utc_now())
+    except CodedError:
+        return None
+    return answer.status.value if answer.responder == run.node_id else None
+
+
+def _accepted_document(run: KitRun) -> tuple[GeneralJWS, str | None]:
+    signed = run.sign(run.document())
+    _answer, receipt = run.send_documents(signed)
+    outcome = None if receipt is None else receipt.outcomes[0].outcome.value
+    return signed, outcome
+
+
+def _revocation(run: KitRun) -> Observed:
+    signed, sent = _accepted_document(run)
+    document_id = str(json.loads(signed.payload)["id"])
+    before = _status_answer(run, document_id)
+    answer = run.post(_revocation_envelope(
+        run, _signed_statement(run, _statement(run, signed))))
+    receipt = answer.receipt(run) if answer.status == 200 else None
+    run.notes["revoked"] = signed
+    return {"document": sent, "statusBefore": before, "http": answer.status,
+            "receiptOutcomes": None if receipt is None else len(receipt.outcomes),
+            "statusAfter": _status_answer(run, document_id)}
+
+
+def _revocation_not_issuer(run: KitRun) -> Observed:
+    """The kit's document, withdrawn by a statement naming the node as issuer but signed
+    by the kit: the signer is not the issuer."""
+    signed, _sent = _accepted_document(run)
+    document_id = str(json.loads(signed.payload)["id"])
+    statement = _statement(run, signed, issuer=run.node_id)
+    answer = run.post(_revocation_envelope(run, _signed_statement(run, statement)))
+    return {"http": answer.status, "code": answer.code,
+            "statusAfter": _status_answer(run, document_id)}
+
+
+def _revocation_again(run: KitRun) -> Observed:
+    """A second, different statement for the document revoked before: a status is final."""
+    signed = run.notes["revoked"]
+    answer = run.post(_revocation_envelope(
+        run, _signed_statement(run, _statement(run, signed))))
+    return {"http": answer.status, "code": answer.code}
+
+
+def _replacement(run: KitRun) -> Observed:
+    original, _sent = _accepted_document(run)
+    corrected, sent = _accepted_document(run)
+    document_id = str(json.loads(original.payload)["id"])
+    answer = run.post(_revocation_envelope(run, _signed_statement(
+        run, _statement(run, original, replacement=corrected))))
+    receipt = answer.receipt(run) if answer.status == 200 else None
+    return {"replacement": sent, "http": answer.status,
+            "receiptOutcomes": None if receipt is None else len(receipt.outcomes),
+            "statusAfter": _status_answer(run, document_id)}
+
+
+def _statement_malformed(run: KitRun) -> Observed:
+    """A statement signed by the issuer whose payload lacks ``reason``: STATUS_INVALID."""
+    signed, _sent = _accepted_document(run)
+    payload = _statement(run, signed).to_dict()
+    del payload["reason"]
+    statement = sign(canonicalize(payload), run.kit.document_signer, typ=JWSType.STATUS,
+                     signed_at=utc_now()).to_dict()
+    answer = run.post(_revocation_envelope(run, statement))
+    return {"http": answer.status, "code": answer.code,
+            "statusAfter": _status_answer(run, str(json.loads(signed.payload)["id"]))}
+
+
+# -- transferable records (the kit is the bill's carrier node: its control registry) -------
+
+SECOND_AUTHORITY = "AQ-CONFORMANCE-KIT-NODE-B"
+"""A second authority of the kit's: a node in custody that is not the control registry."""
+_SHIPPER = "SG-UEN-201912345K"
+_BANK = "SG-BIC-DBSSSGSG"
+_CONSIGNEE = "CN-USCC-91310000MA1FL5ABCD"
+
+
+def _title_chain(run: KitRun, *, to: str, via: tuple[str, Signer] | None = None
+                 ) -> tuple[GeneralJWS, list[GeneralJWS]]:
+    """A fresh bill signed by the kit and its chain: ISSUE (kit in custody), ENDORSE to a
+    bank (kit in custody, or ``via``'s authority), ENDORSE to the consignee moving custody
+    to ``to``. Each entry is signed by the node in custody before it (``via``'s key for
+    the last when given, with no countersignature of the kit)."""
+    at = utc_now().replace(microsecond=0)
+    document = run.document("bill-of-lading")
+    document["body"]["transportDocumentReference"] = f"AQKIT{uuid.uuid4().hex[:10].upper()}"
+    bill = run.sign(document, signed_at=at)
+    carrier = next(p["id"] for p in document["parties"] if p["role"] == "carrier")
+    kit = (run.kit.authority_id, run.kit.node_signer)
+    middle = via or kit
+    steps = ((TitleAction.ISSUE, carrier, _SHIPPER, kit[0], kit[1]),
+             (TitleAction.ENDORSE, _SHIPPER, _BANK, middle[0], kit[1]),
+             (TitleAction.ENDORSE, _BANK, _CONSIGNEE, to, middle[1]))
+    entries: list[GeneralJWS] = []
+    previous = document_sha256(bill)
+    for sequence, (action, acting, holder, custodian, key) in enumerate(steps):
+        entry = TitleEntry(record_id=str(document["id"]), sequence=sequence, action=action,
+                           acting_holder=acting, holder=holder, custodian=custodian,
+                           at=at, previous=previous)
+        signed = sign_entry(entry, key, signed_at=at)
+        entries.append(signed)
+        previous = entry_sha256(signed)
+    return bill, entries
+
+
+def _title_envelope(run: KitRun, bill: GeneralJWS, entries: list[GeneralJWS]) -> bytes:
+    """A ``custody-transfer`` of the record to the node, from the kit."""
+    message = TitleMessage.transfer(TitleRecord(bill, tuple(entries)))
+    return run.envelope((), kind=EnvelopeKind.TITLE_TRANSFER, body=message.to_dict())
+
+
+def _title_accepted(run: KitRun) -> Observed:
+    bill, entries = _title_chain(run, to=run.node_id)
+    envelope = _title_envelope(run, bill, entries)
+    answer = run.post(envelope)
+    receipt = answer.receipt(run) if answer.status == 200 else None
+    run.notes["title"] = (bill, entries)
+    return {"http": answer.status, "code": answer.code,
+            "receiptAnswersMessage": receipt is not None and
+            receipt.envelope_sha256 == _sha_of(envelope)}
+
+
+def _title_replayed(run: KitRun) -> Observed:
+    """The chain the node took, handed over again in a new envelope."""
+    bill, entries = run.notes["title"]
+    answer = run.post(_title_envelope(run, bill, entries))
+    return {"http": answer.status, "code": answer.code}
+
+
+def _title_chain_broken(run: KitRun) -> Observed:
+    bill, entries = _title_chain(run, to=run.node_id)
+    entries[1], entries[2] = entries[2], entries[1]
+    answer = run.post(_title_envelope(run, bill, entries))
+    return {"http": answer.status, "code": answer.code}
+
+
+def _title_countersignature_missing(run: KitRun) -> Observed:
+    """A second node of the kit's, installed in the node's registry by the operator API,
+    has custody in the middle and moves it to the node without the kit's countersignature."""
+    second = KitAuthority.create(run.options.workdir / "second-node",
+                                 at=utc_now() - dt.timedelta(hours=1),
+                                 authority_id=SECOND_AUTHORITY)
+    installed = run.operator.add_authority(second.registry_entry(run.server.url))
+    bill, entries = _title_chain(run, to=run.node_id,
+                                 via=(second.authority_id, second.node_signer))
+    answer = run.post(_title_envelope(run, bill, entries))
+    return {"installed": installed.get("changed"), "http": answer.status, "code": answer.code}
+
+
+def _title_not_a_message(run: KitRun) -> Observed:
+    answer = run.post(run.envelope((), kind=EnvelopeKind.TITLE_TRANSFER,
+                                   body={"note": "no title message"}))
+    return {"http": answer.status, "code": answer.code}
+
+
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario("registry-authority", Side.REGISTRY,
              "The kit's authority is installed in the node's registry by the operator API",
@@ -467,6 +674,45 @@ SCENARIOS: tuple[Scenario, ...] = (
              {"held": ["held-for-review", ["REVIEW_REQUIRED"]], "statusChange": "accepted",
               "digestMatches": True},
              _held_release, requires=("hold_type",)),
+    Scenario("sender-revocation", Side.SENDER,
+             "The kit (issuer) revokes a document the node accepted: the node's signed receipt "
+             "takes the revocation envelope and its signed status answer says revoked",
+             {"document": "accepted", "statusBefore": "good", "http": 200,
+              "receiptOutcomes": 0, "statusAfter": "revoked"}, _revocation),
+    Scenario("sender-revocation-not-issuer", Side.SENDER,
+             "A revocation naming another issuer than its signer: 403 STATUS_NOT_ISSUER, "
+             "the document stays good",
+             {"http": 403, "code": "STATUS_NOT_ISSUER", "statusAfter": "good"},
+             _revocation_not_issuer),
+    Scenario("sender-revocation-final", Side.SENDER,
+             "Another statement for a revoked document: 409 STATE_INVALID (a status is final)",
+             {"http": 409, "code": "STATE_INVALID"}, _revocation_again),
+    Scenario("sender-replacement", Side.SENDER,
+             "The kit replaces a document by another it sent: the status answer says replaced",
+             {"replacement": "accepted", "http": 200, "receiptOutcomes": 0,
+              "statusAfter": "replaced"}, _replacement),
+    Scenario("sender-statement-malformed", Side.SENDER,
+             "A signed statement with a member missing: 400 STATUS_INVALID, nothing changes",
+             {"http": 400, "code": "STATUS_INVALID", "statusAfter": "good"},
+             _statement_malformed),
+    Scenario("sender-title-transfer", Side.SENDER,
+             "The kit (control registry of its bill) hands custody of a transferable record "
+             "to the node: accepted with a signed receipt",
+             {"http": 200, "code": None, "receiptAnswersMessage": True}, _title_accepted),
+    Scenario("sender-title-replayed", Side.SENDER,
+             "The same custody transfer again, in a new envelope: 400 TITLE_ENTRY_REPLAYED",
+             {"http": 400, "code": "TITLE_ENTRY_REPLAYED"}, _title_replayed),
+    Scenario("sender-title-chain-broken", Side.SENDER,
+             "A custody transfer whose entries are reordered: 400 TITLE_CHAIN_BROKEN",
+             {"http": 400, "code": "TITLE_CHAIN_BROKEN"}, _title_chain_broken),
+    Scenario("sender-title-countersignature-missing", Side.SENDER,
+             "A custody transfer whose last custody change lacks the control registry's "
+             "countersignature: 400 TITLE_COUNTERSIGNATURE_MISSING",
+             {"installed": True, "http": 400, "code": "TITLE_COUNTERSIGNATURE_MISSING"},
+             _title_countersignature_missing),
+    Scenario("sender-title-not-a-message", Side.SENDER,
+             "A title-transfer envelope whose body is no title message: 400 TITLE_ENTRY_INVALID",
+             {"http": 400, "code": "TITLE_ENTRY_INVALID"}, _title_not_a_message),
     Scenario("registry-suspension", Side.REGISTRY,
              "While the agreement is suspended documents are rejected (AGREEMENT_SUSPENDED); "
              "after resumption accepted",

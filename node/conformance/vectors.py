@@ -1,8 +1,9 @@
 """The conformance vector pack: fixed signed objects and the code each must give.
 
 For each signed object type (``document``, ``envelope``, ``receipt``, ``agreement``,
-``snapshot``) and algorithm (``EdDSA``, ``ES256``) the pack holds one valid object and
-one object per applicable reason code. ``vectors/manifest.json`` lists them::
+``snapshot``, ``status`` — an issuer's revocation or replacement statement) and algorithm
+(``EdDSA``, ``ES256``) the pack holds one valid object and one object per applicable
+reason code. ``vectors/manifest.json`` lists them::
 
     {"format": "tradeaccord-vectors/1", "generatedAt": …,
      "authorities": {"EdDSA": {"issuer": {"id", "country", "root", "node"},
@@ -15,7 +16,7 @@ one object per applicable reason code. ``vectors/manifest.json`` lists them::
 ``AGREEMENT_INVALID`` and names the underlying ``SIGNATURE_INVALID`` beside it. ``file``
 and the certificates are paths relative to the manifest. Verifying a vector
 (``observe``) uses only the shipped root certificates and ``verifyAt``: the issuer's
-root for documents, envelopes and snapshots, the receiver's for receipts, both for
+root for documents, envelopes, snapshots and status statements, the receiver's for receipts, both for
 agreements. ``python -m
 node.conformance.generate_vectors`` writes a new pack (new keys); a test checks that each
 vector still gives its code.
@@ -43,6 +44,7 @@ from protocol.jws import GeneralJWS, JWSType, verify
 from protocol.limits import DEFAULT_LIMITS, Limits
 from protocol.receipt import Receipt
 from protocol.signed_document import verify_document
+from protocol.status_statement import verify_statement
 from protocol.timeutil import parse_time
 from protocol.validation_profile import ValidationProfile
 from trust_registry import Authority, AuthorityId, TrustAnchor, TrustRegistry
@@ -60,6 +62,7 @@ class ObjectKind(StrEnum):
     RECEIPT = "receipt"
     AGREEMENT = "agreement"
     SNAPSHOT = "snapshot"
+    STATUS = "status"
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,10 +179,18 @@ def observe(pack: VectorPack, vector: Vector, *, schemas: DocumentSchemas,
             registry = TrustRegistry.create(receiver.registry_entry()).add_authority(
                 issuer.registry_entry())
             registry.add_agreement(data, at=at)
+        elif vector.object is ObjectKind.STATUS:
+            verify_statement(data, anchors=lambda _evidence: [issuer.root], at=at)
         else:
             TrustRegistry.from_snapshot(data, trusted_root=issuer.root, at=at)
     except CodedError as error:
-        return tuple(code.value for code in error.codes)
+        codes = [code.value for code in error.codes]
+        # A status statement's refusal is STATUS_INVALID; the JWS code it stands for is
+        # its context's cause.
+        cause = error.context.get("cause")
+        if isinstance(cause, str) and cause not in codes:
+            codes.append(cause)
+        return tuple(codes)
     return (VALID,)
 
 

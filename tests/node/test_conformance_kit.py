@@ -107,3 +107,29 @@ def test_usage_problems_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert unreachable.exit_code == 2
     assert "well-known" in unreachable.output
     assert not report.exists()
+
+
+def test_docs_table_lists_every_scenario_in_order() -> None:
+    """docs/conformance.md's scenario table is the kit's ``SCENARIOS``: id, side, title and
+    expected observation, in the order they run."""
+    from node.conformance.scenarios import SCENARIOS
+
+    text = (ROOT / "docs" / "conformance.md").read_text("utf-8")
+    rows = [line for line in text.splitlines() if line.startswith("| `")
+            and line.count(" | ") == 3 and line.endswith("}` |")]
+    assert rows == [f"| `{s.id}` | {s.side.value} | {s.title} | "
+                    f"`{json.dumps(dict(s.expected))}` |" for s in SCENARIOS]
+
+
+def test_lifecycle_and_title_scenarios_are_in_the_kit() -> None:
+    """Issue 13 §4: revocation and transferable-record scenarios, each refusal with its code."""
+    from node.conformance.scenarios import SCENARIOS
+
+    codes = {s.id: s.expected.get("code") for s in SCENARIOS}
+    assert codes["sender-revocation-not-issuer"] == "STATUS_NOT_ISSUER"
+    assert codes["sender-statement-malformed"] == "STATUS_INVALID"
+    assert codes["sender-title-countersignature-missing"] == "TITLE_COUNTERSIGNATURE_MISSING"
+    assert codes["sender-title-chain-broken"] == "TITLE_CHAIN_BROKEN"
+    assert codes["sender-title-not-a-message"] == "TITLE_ENTRY_INVALID"
+    assert codes["sender-title-replayed"] == "TITLE_ENTRY_REPLAYED"
+    assert {"sender-revocation", "sender-replacement", "sender-title-transfer"} <= set(codes)

@@ -40,7 +40,8 @@ def test_pack_covers_every_object_and_algorithm() -> None:
     for code in ("SIGNATURE_INVALID", "ALG_NOT_ALLOWED", "TYP_MISMATCH", "CHAIN_UNTRUSTED",
                  "SCHEMA_INVALID", "CODE_UNKNOWN", "AMOUNT_MISMATCH", "MESSAGE_EXPIRED",
                  "ENVELOPE_MALFORMED", "RECEIPT_INVALID", "AGREEMENT_SIGNATURE_MISSING",
-                 "REGISTRY_EXPIRED", "REGISTRY_SIGNER_UNTRUSTED"):
+                 "REGISTRY_EXPIRED", "REGISTRY_SIGNER_UNTRUSTED", "STATUS_NOT_ISSUER",
+                 "STATUS_INVALID"):
         assert code in refused, code
 
 
