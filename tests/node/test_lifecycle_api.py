@@ -343,3 +343,32 @@ def test_malformed_revocation_envelope_is_refused(net: InProcessNetwork) -> None
     response = _peer_post(net, SG, CN, not_statement)
     assert response.status_code == 400 and _error(response) == "STATUS_INVALID"
     assert _statements(net, CN) == []
+
+
+def test_the_officers_console_page_shows_a_revocation_with_its_reason(
+        net: InProcessNetwork) -> None:
+    """The receiving officer's document page (the console) says the issuer withdrew it."""
+    import re
+
+    document = _issue_and_deliver(net)
+    response = net.request(SG, "POST", f"/v1/documents/{document['id']}/revoke",
+                           caller="officer", **_json({"reason": "origin criterion not met"}))
+    assert response.status_code == 201, response.text
+    net.deliver(SG)
+    node = net[CN]
+
+    async def _page() -> httpx.Response:
+        transport = httpx.ASGITransport(node.app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url=node.endpoint) as client:
+            signin = await client.get("/signin")
+            csrf = re.search(r'name="csrf" value="([^"]+)"', signin.text)
+            assert csrf is not None
+            await client.post("/signin", data={"csrf": csrf.group(1),
+                                               "api_key": node.keys["officer"], "next": "/"})
+            return await client.get(f"/documents/{document['id']}")
+
+    page = net.run(_page())
+    assert page.status_code == 200, page.text
+    assert 'id="lifecycle"' in page.text
+    assert "Revoked by its issuer" in page.text
+    assert "origin criterion not met" in page.text
