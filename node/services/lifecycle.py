@@ -52,20 +52,19 @@ from node.services.audit import append_event
 from node.services.declarations import reassessment
 from node.services.document_status import lifecycle_view, status_of, statuses_of
 from node.services.documents import enqueue, enqueue_control, require_role, submit
+from node.services.inbound import record_control_message, stored_receipt
 from node.storage.database import write_session
 from node.storage.models import (
     DeclarationDocumentRecord,
     DeliveryRecord,
     DocumentRecord,
     DocumentStatusRecord,
-    InboundMessageRecord,
     OutboundMessageRecord,
 )
 from protocol.envelope import Envelope, EnvelopeKind
 from protocol.errors import StatusError
 from protocol.jws import GeneralJWS
 from protocol.reason_codes import ReasonCode
-from protocol.receipt import Receipt, sign_receipt
 from protocol.status_statement import (
     MAX_STATUS_REASON,
     AnswerStatus,
@@ -318,17 +317,6 @@ def _check_held(session: Session, statement: StatusStatement) -> None:
                           f"{statement.document_id} held here has {mine[0].sha256}")
 
 
-def _stored_receipt(session: Session, envelope: Envelope, digest: str) -> bytes | None:
-    record = session.exec(select(InboundMessageRecord).where(
-        InboundMessageRecord.message_id == envelope.message_id)).first()
-    if record is None:
-        return None
-    if record.sender != envelope.sender or record.envelope_sha256 != digest:
-        raise ConflictError(ReasonCode.MESSAGE_DUPLICATE,
-                            f"message id {envelope.message_id} was used for another envelope")
-    return record.receipt_bytes
-
-
 def receive(ctx: NodeContext, registry: TrustRegistry, envelope: Envelope, digest: str,
             body: bytes, at: dt.datetime) -> bytes:
     """Receiving steps 1–4 for an authenticated ``revocation`` envelope; the signed receipt
@@ -341,7 +329,7 @@ def receive(ctx: NodeContext, registry: TrustRegistry, envelope: Envelope, diges
     statement = verified.statement
     try:
         with write_session(ctx.engine) as session:
-            stored = _stored_receipt(session, envelope, digest)
+            stored = stored_receipt(session, envelope, digest)
             if stored is not None:
                 return stored
             # Step 2
@@ -356,14 +344,7 @@ def receive(ctx: NodeContext, registry: TrustRegistry, envelope: Envelope, diges
                                     f"{existing.status} (statement {existing.statement_id})")
             if existing is None:
                 _take_in(ctx, session, envelope, verified, at)
-            receipt = Receipt(receipt_id=str(uuid.uuid4()), message_id=envelope.message_id,
-                              envelope_sha256=digest, sender=ctx.authority_id,
-                              recipient=envelope.sender, received_at=at, outcomes=())
-            receipt_bytes = sign_receipt(receipt, ctx.node_signer, signed_at=at).to_json()
-            session.add(InboundMessageRecord(
-                message_id=envelope.message_id, sender=envelope.sender,
-                kind=envelope.kind.value, envelope_sha256=digest, envelope_bytes=body,
-                receipt_bytes=receipt_bytes, received_at=at, expires_at=envelope.expires_at))
+            receipt_bytes = record_control_message(ctx, session, envelope, digest, body, at)
             append_event(session, event="envelope.received", actor=f"peer:{envelope.sender}",
                          subject=f"message:{envelope.message_id}",
                          details={"sha256": digest, "kind": envelope.kind.value,
@@ -373,7 +354,7 @@ def receive(ctx: NodeContext, registry: TrustRegistry, envelope: Envelope, diges
     except IntegrityError as error:
         # A concurrent copy of this message (or of this statement) was stored first.
         with write_session(ctx.engine) as session:
-            stored = _stored_receipt(session, envelope, digest)
+            stored = stored_receipt(session, envelope, digest)
         if stored is None:
             raise ConflictError(ReasonCode.STATE_INVALID,
                                 "the statement was recorded concurrently; send again") from error

@@ -34,13 +34,13 @@ from node.services import trust
 from node.services.apikeys import Principal, Role
 from node.services.audit import append_event
 from node.services.documents import enqueue_control, require_role
+from node.services.inbound import record_control_message, stored_receipt
 from node.storage.database import write_session
-from node.storage.models import InboundMessageRecord, NegotiationRecord
+from node.storage.models import NegotiationRecord
 from protocol.envelope import Envelope, EnvelopeKind
 from protocol.errors import EnvelopeError
 from protocol.jws import GeneralJWS
 from protocol.reason_codes import ReasonCode
-from protocol.receipt import Receipt, sign_receipt
 from protocol.timeutil import format_time
 from trust_registry import Agreement, AgreementStatus, TrustRegistry
 from trust_registry.agreements import countersign_agreement, propose_agreement, sign_status_change
@@ -249,10 +249,9 @@ def receive(ctx: NodeContext, envelope: Envelope, digest: str, body: bytes,
     action, agreement_id, jws, reason = _parse(envelope.body)
     installed: TrustRegistry | None = None
     with write_session(ctx.engine) as session:
-        stored = session.exec(select(InboundMessageRecord).where(
-            InboundMessageRecord.message_id == envelope.message_id)).first()
+        stored = stored_receipt(session, envelope, digest)
         if stored is not None:
-            return stored.receipt_bytes
+            return stored
         registry = ctx.registry.current(session)
         record = _find(session, agreement_id, envelope.sender)
         actor = f"peer:{envelope.sender}:negotiation-{action.value}"
@@ -290,15 +289,7 @@ def receive(ctx: NodeContext, envelope: Envelope, digest: str, body: bytes,
                 record.state, record.reason = NegotiationState.DECLINED.value, reason
             record.updated_at = at
             session.add(record)
-        receipt = Receipt(receipt_id=f"r-{envelope.message_id}"[:128],
-                          message_id=envelope.message_id, envelope_sha256=digest,
-                          sender=ctx.authority_id, recipient=envelope.sender, received_at=at,
-                          outcomes=())
-        receipt_bytes = sign_receipt(receipt, ctx.node_signer, signed_at=at).to_json()
-        session.add(InboundMessageRecord(
-            message_id=envelope.message_id, sender=envelope.sender, kind=envelope.kind.value,
-            envelope_sha256=digest, envelope_bytes=body, receipt_bytes=receipt_bytes,
-            received_at=at, expires_at=envelope.expires_at))
+        receipt_bytes = record_control_message(ctx, session, envelope, digest, body, at)
         append_event(session, event=f"negotiation.{action.value}-received",
                      actor=f"peer:{envelope.sender}", subject=f"agreement:{agreement_id}",
                      details={"messageId": envelope.message_id, "reason": reason}, at=at)

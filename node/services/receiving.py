@@ -48,6 +48,7 @@ from node.services import lifecycle, negotiation, trust
 from node.services.audit import AuditEvent, append_event, append_events
 from node.services.declarations import exporting, importing
 from node.services.delivery import OUTCOME_STATE
+from node.services.inbound import record_control_message, stored_receipt
 from node.services.titles import plan_message as plan_title_message
 from node.storage.database import read_session, write_session
 from node.storage.models import DeliveryRecord, DocumentRecord, InboundMessageRecord
@@ -136,16 +137,11 @@ def authenticate_envelope(ctx: NodeContext, registry: TrustRegistry, body: bytes
 
 
 def _stored_receipt(session: Session, envelope: Envelope, digest: str) -> ReceiveResult | None:
-    record = session.exec(select(InboundMessageRecord).where(
-        InboundMessageRecord.message_id == envelope.message_id)).first()
-    if record is None:
+    receipt_bytes = stored_receipt(session, envelope, digest)
+    if receipt_bytes is None:
         return None
-    if record.sender != envelope.sender or record.envelope_sha256 != digest:
-        raise ConflictError(ReasonCode.MESSAGE_DUPLICATE,
-                            f"message id {envelope.message_id} was used for another envelope")
-    payload = GeneralJWS.parse(record.receipt_bytes).payload_json()
-    return ReceiveResult(record.receipt_bytes, True,
-                         Receipt.from_dict(payload).outcomes)
+    payload = GeneralJWS.parse(receipt_bytes).payload_json()
+    return ReceiveResult(receipt_bytes, True, Receipt.from_dict(payload).outcomes)
 
 
 def _decide(ctx: NodeContext, registry: TrustRegistry, envelope: Envelope, jws: GeneralJWS,
@@ -337,14 +333,7 @@ def _status_change(ctx: NodeContext, envelope: Envelope, digest: str, body: byte
                          actor=f"peer:{envelope.sender}",
                          subject=f"document:{notice.document_id}",
                          details={"messageId": envelope.message_id, **notice.to_dict()}, at=at)
-            receipt = Receipt(receipt_id=str(uuid.uuid4()), message_id=envelope.message_id,
-                              envelope_sha256=digest, sender=ctx.authority_id,
-                              recipient=envelope.sender, received_at=at, outcomes=())
-            receipt_bytes = sign_receipt(receipt, ctx.node_signer, signed_at=at).to_json()
-            session.add(InboundMessageRecord(
-                message_id=envelope.message_id, sender=envelope.sender,
-                kind=envelope.kind.value, envelope_sha256=digest, envelope_bytes=body,
-                receipt_bytes=receipt_bytes, received_at=at, expires_at=envelope.expires_at))
+            receipt_bytes = record_control_message(ctx, session, envelope, digest, body, at)
             session.commit()
     except IntegrityError as error:
         return _receipt_after_race(ctx, envelope, digest, error)
@@ -363,14 +352,7 @@ def _title_transfer(ctx: NodeContext, envelope: Envelope, digest: str, body: byt
             if stored is not None:
                 return stored
             apply(session)
-            receipt = Receipt(receipt_id=str(uuid.uuid4()), message_id=envelope.message_id,
-                              envelope_sha256=digest, sender=ctx.authority_id,
-                              recipient=envelope.sender, received_at=at, outcomes=())
-            receipt_bytes = sign_receipt(receipt, ctx.node_signer, signed_at=at).to_json()
-            session.add(InboundMessageRecord(
-                message_id=envelope.message_id, sender=envelope.sender,
-                kind=envelope.kind.value, envelope_sha256=digest, envelope_bytes=body,
-                receipt_bytes=receipt_bytes, received_at=at, expires_at=envelope.expires_at))
+            receipt_bytes = record_control_message(ctx, session, envelope, digest, body, at)
             session.commit()
     except IntegrityError as error:
         with read_session(ctx.engine) as session:
