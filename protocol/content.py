@@ -23,6 +23,7 @@ immutable once its per-type field table is filled; building it reads the lists o
 
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,7 +77,9 @@ class ContentChecker:
         key = (doc_type, version)
         found = self._fields.get(key)
         if found is None:
-            found = code_fields(self.schemas.schema(doc_type, version), self.schemas.resource)
+            # One copy of each referenced schema per type, not one per $ref followed.
+            resolve = functools.cache(self.schemas.resource)
+            found = code_fields(self.schemas.schema(doc_type, version), resolve)
             with self._lock:
                 self._fields[key] = found
         return found

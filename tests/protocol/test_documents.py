@@ -863,3 +863,10 @@ def test_load_refuses_unknown_document_type(tmp_path: Path) -> None:
     (tmp_path / "packing-list-1.0.schema.json").write_text(json.dumps(schema), "utf-8")
     with pytest.raises(ValueError, match="packing-list"):
         DocumentSchemas.load(tmp_path)
+
+
+@pytest.mark.parametrize("path", sorted(SCHEMAS_DIR.glob("*.schema.json")), ids=lambda p: p.name)
+def test_shipped_schemas_meet_the_meta_schema(path: Path) -> None:
+    # DocumentSchemas.load checks a given directory against the meta-schema; the package's
+    # own files are checked here instead of at every node start.
+    jsonschema.Draft202012Validator.check_schema(parse_json(path.read_bytes()))

@@ -650,3 +650,13 @@ def test_unknown_mapping_id_is_mapping_failed(shipped: MappingSet) -> None:
     with pytest.raises(TrustError) as excinfo:
         shipped.get("no-such-mapping-1.0")
     assert excinfo.value.code is ReasonCode.MAPPING_FAILED
+
+
+def test_shipped_mapping_schema_meets_the_meta_schema() -> None:
+    # _load_validator trusts the packaged file; this is where it is checked.
+    from importlib import resources
+
+    from protocol.strict_json import parse_json
+
+    raw = resources.files("trust_registry").joinpath("schemas", "mapping-1.0.schema.json")
+    jsonschema.Draft202012Validator.check_schema(parse_json(raw.read_bytes()))
