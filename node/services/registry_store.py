@@ -20,7 +20,7 @@ from sqlmodel import Session, col, func, select
 from node.authority import write_atomic
 from node.errors import ConfigError, ConflictError
 from node.services.audit import append_event
-from node.storage.database import REGISTRY_SEED_LOCK, advisory_lock, read_session, write_session
+from node.storage.database import REGISTRY_LOCK, advisory_lock, read_session, write_session
 from node.storage.models import RegistryStateRecord
 from protocol.errors import ProtocolError
 from protocol.reason_codes import ReasonCode
@@ -57,7 +57,7 @@ class RegistryStore:
         with write_session(self._engine) as session:
             # Processes starting together read and install in turn (else two install the
             # same version and one crashes on the primary key).
-            advisory_lock(session, REGISTRY_SEED_LOCK)
+            advisory_lock(session, REGISTRY_LOCK)
             held = session.exec(select(func.max(RegistryStateRecord.version))).one()
             if held is None or registry.version > held:
                 self._install(session, registry, actor="registry-file")
@@ -90,8 +90,18 @@ class RegistryStore:
                 self._cached = registry
         return registry
 
+    def for_update(self, session: Session) -> TrustRegistry:
+        """The registry in force, read under the registry lock held until the caller's
+        write transaction ends: read it with this, not ``current``, to edit and ``install``
+        it. Two changes at once (two operators, an operator and a partner's countersignature,
+        two API processes on one PostgreSQL database) then apply in turn, each over the
+        other's result, instead of both building version N+1 and one failing."""
+        advisory_lock(session, REGISTRY_LOCK)  # SQLite: the write session already serialises
+        return self.current(session)
+
     def install(self, session: Session, registry: TrustRegistry, *, actor: str) -> None:
-        """Install ``registry`` as the new current version in the caller's transaction."""
+        """Install ``registry`` as the new current version in the caller's transaction
+        (read the base with ``for_update``)."""
         held = session.exec(select(func.max(RegistryStateRecord.version))).one()
         if held is not None and registry.version <= held:
             raise ConflictError(ReasonCode.REGISTRY_ROLLBACK,
@@ -104,15 +114,17 @@ class RegistryStore:
             version=registry.version,
             registry_json=json.dumps(registry.to_dict(), sort_keys=True),
             installed_at=now, installed_by=actor))
-        append_event(session, event="registry.installed", actor=actor,
-                     subject=f"registry:{registry.version}",
-                     details={"version": registry.version}, at=now)
         try:
+            # Flushed here, before the audit event's query would autoflush it outside this
+            # translation (a writer that skipped ``for_update`` loses the race as a 409).
             session.flush()
         except IntegrityError as exc:
             raise ConflictError(ReasonCode.CONFLICT,
                                 f"registry version {registry.version} was installed "
                                 "concurrently") from exc
+        append_event(session, event="registry.installed", actor=actor,
+                     subject=f"registry:{registry.version}",
+                     details={"version": registry.version}, at=now)
 
     def after_commit(self, registry: TrustRegistry) -> None:
         """Refresh the cache and the file once the caller's transaction has committed."""

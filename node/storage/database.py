@@ -29,7 +29,7 @@ _MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 # one database must take in turn (constants shared by every process; the audit log has its
 # own in node.services.audit).
 MIGRATION_LOCK = 0x7A_0D19
-REGISTRY_SEED_LOCK = 0x7A_0D18
+REGISTRY_LOCK = 0x7A_0D18  # seeding and every change of the registry in force
 _WRITE = "tradeaccord_write"
 _LOCK = "tradeaccord_write_lock"
 
