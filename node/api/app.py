@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import ssl
-import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 
 from node.api import (
     declarations,
@@ -35,14 +32,13 @@ from node.api import (
 )
 from node.api.docs import install_docs
 from node.api.errors import install_error_handlers
+from node.api.request_context import RequestContextMiddleware
 from node.api.schemas import install_body_schemas
 from node.console import install_console
 from node.context import NodeContext
 from node.services.delivery import DeliveryWorker
 from node.services.webhooks import WebhookWorker, make_webhook_client
 from node.settings import Settings
-
-log = logging.getLogger("tradeaccord.api")
 
 
 def tls_client_context(settings: Settings) -> ssl.SSLContext | bool:
@@ -136,27 +132,9 @@ def create_app(settings: Settings, *, run_worker: bool = True,
     )
     install_error_handlers(app)
 
-    @app.middleware("http")
-    async def request_context(request: Request,
-                              call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
-        request.state.request_id = request_id
-        started = time.perf_counter()
-        response = await call_next(request)
-        elapsed = time.perf_counter() - started
-        response.headers["x-request-id"] = request_id
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        ctx = getattr(request.app.state, "ctx", None)
-        if ctx is not None:
-            ctx.metrics.request_latency.labels(route=path, method=request.method).observe(elapsed)
-        fields = {"request_id": request_id, "method": request.method, "path": path,
-                  "status": response.status_code, "ms": round(elapsed * 1000, 2)}
-        principal = getattr(request.state, "principal", None)
-        if principal is not None:
-            fields["principal"] = principal
-        log.info("request", extra=fields)
-        return response
+    # Added last, so it runs outermost of the app's own middleware (inside Starlette's
+    # server-error middleware): it sees every answer the routes and handlers give.
+    app.add_middleware(RequestContextMiddleware)
 
     for module in (documents, declarations, titles, verify, registry, outbox, webhooks, peer,
                    ops, lifecycle, negotiations):
