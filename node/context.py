@@ -8,6 +8,7 @@ contexts can live side by side in one process (tests run two nodes in one interp
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -32,6 +33,15 @@ from protocol.validation_profile import ValidationProfile
 from trust_registry.mapping import MappingSet
 
 RulesT = TypeVar("RulesT", RuleSet, ImportRuleSet)
+
+
+@functools.cache
+def shipped_catalogues() -> tuple[DocumentSchemas, MappingSet, ContentChecker]:
+    """The package's document schemas, equivalence mappings and code lists, loaded once per
+    process: they are immutable, and a process that runs several nodes (the demo, the
+    tests) need not read and compile them for each."""
+    schemas = DocumentSchemas.load()
+    return schemas, MappingSet.load(), ContentChecker.load(schemas)
 
 
 @dataclass(slots=True)
@@ -89,7 +99,7 @@ class NodeContext:
         except ArgumentError as exc:
             raise ConfigError(ReasonCode.CONFIG_INVALID,
                               f"the database URL is not valid: {exc}") from exc
-        schemas = DocumentSchemas.load()
+        schemas, mappings, content = shipped_catalogues()
         return cls(
             settings=settings,
             authority=authority,
@@ -97,12 +107,12 @@ class NodeContext:
             node_signer=authority.node_signer(passphrase),
             engine=engine,
             schemas=schemas,
-            mappings=MappingSet.load(),
+            mappings=mappings,
             registry=registry,
             limits=settings.limits(),
             reconciliation=_rules(RuleSet, settings.reconciliation_rules),
             import_rules=_rules(ImportRuleSet, settings.import_rules),
-            content=ContentChecker.load(schemas),
+            content=content,
         )
 
     def close(self) -> None:

@@ -35,11 +35,23 @@ def _node_logging_restored() -> Iterator[None]:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Modules marked ``slow`` (real processes, minutes each) run first, the fault runs
-    first of all: pytest-xdist hands out whole files in collection order, and a long file
-    that starts last keeps one core busy after the other has finished everything else."""
-    def rank(item: pytest.Item) -> tuple[int, int]:
-        slow = item.get_closest_marker("slow") is not None
-        return (0 if slow else 1, 0 if item.nodeid.startswith("tests/faults/") else 1)
+    """The order in which pytest-xdist hands out whole files (``--no-loadscope-reorder``
+    keeps it): modules marked ``slow`` (real processes, minutes each) first, the fault runs
+    first of all, then the others by their number of tests, most first (xdist's own rule).
+    A long file that started last kept one core busy alone after the other had finished."""
+    def module(item: pytest.Item) -> str:
+        return item.nodeid.split("::", 1)[0]
 
-    items.sort(key=rank)  # stable: the order within each file, and of the files, is kept
+    sizes: dict[str, int] = {}
+    slow: set[str] = set()
+    for item in items:
+        sizes[module(item)] = sizes.get(module(item), 0) + 1
+        if item.get_closest_marker("slow") is not None:
+            slow.add(module(item))
+
+    def rank(item: pytest.Item) -> tuple[int, int, int, str]:
+        name = module(item)
+        return (0 if name in slow else 1, 0 if name.startswith("tests/faults/") else 1,
+                -sizes[name], name)
+
+    items.sort(key=rank)  # stable: the order of the tests within a file is kept

@@ -156,7 +156,7 @@ def network_factory(tmp_path: Path, database_factory: DatabaseFactory,  # noqa: 
         for authority_id, directory in directories.items():
             if authority_id not in sockets:
                 continue  # signs offline, runs no node
-            url = database_factory.new_url()
+            url = database_factory.new_url(migrated=True)
             tls_overrides: dict[str, object] = {}
             if tls:
                 tls_overrides = {"tls_certfile": directory.path / "node.pem",

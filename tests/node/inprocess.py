@@ -89,7 +89,7 @@ class InProcessNetwork:
             directories = setup_network(base, authorities, endpoints, agreements,
                                         at=created_at or utc_now())
             for authority_id, directory in directories.items():
-                url = databases.new_url()
+                url = databases.new_url(migrated=True)
                 node_settings = fast_settings(directory.path, url, **overrides,
                                               **(settings or {}).get(authority_id, {}))
                 keys = create_keys(url, {

@@ -79,7 +79,7 @@ def start_network(base: Path, databases: DatabaseFactory, *,
         for authority_id, directory in directories.items():
             if authority_id not in sockets:
                 continue  # signs offline, runs no node
-            url = databases.new_url()
+            url = databases.new_url(migrated=True)
             node = RunningNode(authority_id, directory, urls[authority_id],
                                fast_settings(directory.path, url, **overrides))
             node.keys = create_keys(url, {
