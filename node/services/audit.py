@@ -22,13 +22,13 @@ from sqlmodel import Session, col, select
 
 from node.errors import NodeError
 from node.services import webhook_events
+from node.storage.database import WRITER_LOCK
 from node.storage.models import AuditEventRecord
 from protocol.canonical import canonicalize
 from protocol.reason_codes import ReasonCode
 from protocol.timeutil import format_time
 
 GENESIS = "0" * 64
-_ADVISORY_LOCK_KEY = 0x7A_0D17  # any constant shared by every process of this node
 
 
 def _event_hash(seq: int, at: dt.datetime, event: str, actor: str, subject: str,
@@ -62,7 +62,9 @@ def append_events(session: Session, events: Sequence[AuditEvent],
     session.flush()
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK_KEY})
+        # Held from the transaction's start in a write session (storage.database); taken here
+        # too for a caller outside one (re-entrant within a transaction).
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITER_LOCK})
     head = session.exec(
         select(AuditEventRecord.seq, AuditEventRecord.hash)
         .order_by(col(AuditEventRecord.seq).desc()).limit(1)

@@ -2,8 +2,11 @@
 
 SQLite (the embedded default) runs in WAL mode with a busy timeout; write transactions start
 with ``BEGIN IMMEDIATE`` so that two writers never deadlock on a lock upgrade. PostgreSQL
-(``postgresql+psycopg://…``) is the scale-out engine. The schema is owned by Alembic
-migrations in ``node/migrations``; ``migrate`` brings any database to the newest revision.
+(``postgresql+psycopg://…``) is the scale-out engine: several API and worker processes share
+it; their write transactions start by taking the writer lock (``WRITER_LOCK``), so that, as on
+SQLite, a node's writers run one at a time and never deadlock, while reads run alongside.
+The schema is owned by Alembic migrations in ``node/migrations``; ``migrate`` brings any
+database to the newest revision.
 """
 
 from __future__ import annotations
@@ -26,10 +29,14 @@ from protocol.reason_codes import ReasonCode
 
 _MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 # PostgreSQL advisory lock keys, one per read-then-write that the processes of a node sharing
-# one database must take in turn (constants shared by every process; the audit log has its
-# own in node.services.audit).
+# one database must take in turn (constants shared by every process).
 MIGRATION_LOCK = 0x7A_0D19
 REGISTRY_LOCK = 0x7A_0D18  # seeding and every change of the registry in force
+# Every write transaction, from its first statement: the audit chain orders every write of
+# the node, so writers run one at a time, as on SQLite (BEGIN IMMEDIATE).
+WRITER_LOCK = 0x7A_0D17
+# A writer waits at most this long for the writer lock, then fails (503) instead of hanging.
+_WRITER_LOCK_TIMEOUT = "30s"
 _WRITE = "tradeaccord_write"
 _LOCK = "tradeaccord_write_lock"
 
@@ -60,7 +67,19 @@ def make_engine(url: str) -> Engine:
             connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
         return engine
-    return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    engine = create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+    @event.listens_for(engine, "begin")
+    def _on_begin_postgresql(connection: Any) -> None:
+        # A writer takes the writer lock before it writes anything. Taken later (when the
+        # audit chain is appended, after the transaction's own inserts and updates), two
+        # writers deadlocked: one held the lock and waited for a row the other had written,
+        # the other held that row and waited for the lock.
+        if connection.get_execution_options().get(_WRITE, False):
+            connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{_WRITER_LOCK_TIMEOUT}'")
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITER_LOCK})")
+
+    return engine
 
 
 @contextmanager
