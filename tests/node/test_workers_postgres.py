@@ -45,7 +45,7 @@ from tests.node.processes import (
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
-DOCUMENTS = 300
+DOCUMENTS = 150  # 30 envelopes of 5 for two workers to fight over
 SUBMITTERS = 4
 PEER_PATH = "/v1/peer/envelopes"
 Send = Callable[[dict[str, Any]], Any]
