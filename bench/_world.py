@@ -58,7 +58,7 @@ def _root(authority_id: AuthorityId) -> tuple[Signer, Authority]:
                              organisation=f"{authority_id} Authority", not_before=T0)
     authority = Authority(id=authority_id, country=authority_id[:2], name=str(authority_id),
                           anchors=(TrustAnchor(certificate=certificate, valid_from=T0),),
-                          reliability=PROFILE)
+                          reliability=PROFILE, roles=("customs", "origin"))
     return Signer(key, (certificate,)), authority
 
 
@@ -81,5 +81,7 @@ def build_world() -> World:
     template = json.loads((ROOT / "examples" / "documents" / "certificate-of-origin.json")
                           .read_text("utf-8"))
     template["issuedAt"] = "2026-02-09T00:00:00Z"
+    # The example names the chamber (SG-CHAMBER) as its issuer; here SG-CUSTOMS issues it.
+    template["issuer"] = str(ISSUER)
     return World(registry=registry, signer=Signer(signer_key, (signer_cert,)),
                  schemas=DocumentSchemas.load(), template=template)

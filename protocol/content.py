@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -123,3 +124,20 @@ class ContentChecker:
             self.check_codes(document)
         if profile.checks_arithmetic:
             self.check_arithmetic(document)
+
+
+_DEFAULT_CHECKERS: weakref.WeakKeyDictionary[DocumentSchemas, ContentChecker] = (
+    weakref.WeakKeyDictionary())
+_DEFAULT_CHECKERS_LOCK = threading.Lock()
+
+
+def default_checker(schemas: DocumentSchemas) -> ContentChecker:
+    """The checker of ``schemas`` with the default code lists, made once per schema set: its
+    coded fields are located once, not for every document verified (``verify_document``
+    without a ``content`` argument, as ``tradeaccord doc verify`` calls it)."""
+    with _DEFAULT_CHECKERS_LOCK:
+        checker = _DEFAULT_CHECKERS.get(schemas)
+        if checker is None:
+            checker = ContentChecker(schemas, CodeLists.default())
+            _DEFAULT_CHECKERS[schemas] = checker
+        return checker

@@ -27,8 +27,7 @@ from cryptography import x509
 
 from protocol.canonical import canonicalize_readable, sha256_hex
 from protocol.certificates import CertUsage, ValidatedChain, validate_chain
-from protocol.codelists import CodeLists
-from protocol.content import ContentChecker
+from protocol.content import ContentChecker, default_checker
 from protocol.documents import DocumentSchemas
 from protocol.errors import ContentError, ProtocolError
 from protocol.jws import (
@@ -215,7 +214,7 @@ def _content_checks(result: DocumentVerification, schemas: DocumentSchemas,
     document = result.document
     if result.checks["schema"] is not CheckStatus.VALID or document is None:
         return
-    checker = content if content is not None else ContentChecker(schemas, CodeLists.default())
+    checker = content if content is not None else default_checker(schemas)
     if wanted["codes"]:
         try:
             checker.check_codes(document)

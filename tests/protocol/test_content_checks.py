@@ -112,6 +112,28 @@ def test_verify_without_a_checker_uses_the_package_lists(sg, schemas, at) -> Non
     assert result.reasons == [ReasonCode.CODE_UNKNOWN]
 
 
+def test_verify_without_a_checker_locates_coded_fields_once_per_schema_set(
+        sg, schemas, at, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each verification used to build a new checker, which walked the schema (copying every
+    # referenced schema) for every document: the offline verify pipeline ran at 0.16 of raw
+    # Ed25519 instead of 0.4 (bench/verify.py).
+    from protocol import content as content_module
+
+    walked: list[str] = []
+    original = content_module.code_fields
+    monkeypatch.setattr(content_module, "code_fields",
+                        lambda schema, resolve: walked.append(schema["$id"]) or original(
+                            schema, resolve))
+    fresh = DocumentSchemas.load()  # a schema set no test has checked yet
+    jws = sign_document(issue_example(), sg.document_signer, signed_at=at)
+    for _ in range(3):
+        result = verify_document(jws, anchors=[sg.root], at=at, schemas=fresh)
+        assert result.reasons == [ReasonCode.CODE_UNKNOWN]
+    assert len(walked) == 1 and walked[0].startswith("urn:tradeaccord:schema:customs-declaration:")
+    assert content_module.default_checker(fresh) is content_module.default_checker(fresh)
+    assert content_module.default_checker(fresh) is not content_module.default_checker(schemas)
+
+
 def test_content_checks_are_skipped_without_a_valid_schema(sg, schemas, checker, at) -> None:
     document = issue_example()
     document["body"]["colour"] = "red"
