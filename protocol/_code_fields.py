@@ -65,6 +65,28 @@ class CodeField:
         """(JSON pointer, string value) of every value at this location in ``document``."""
         yield from _walk_values(document, self.path, "")
 
+    def codes(self, document: Any) -> list[str]:
+        """The codes (``part`` of each string value) at this location, without pointers:
+        the hot path of a check, where pointers are needed only for a value that fails."""
+        nodes: list[Any] = [document]
+        for step in self.path:
+            found: list[Any] = []
+            if step is None:
+                for node in nodes:
+                    if isinstance(node, list):
+                        found.extend(node)
+            else:
+                for node in nodes:
+                    if isinstance(node, dict):
+                        value = node.get(step)
+                        if value is not None:  # absent, or JSON null: neither is a code
+                            found.append(value)
+            nodes = found
+            if not nodes:
+                return []
+        start, end = self.part.value
+        return [node[start:end] for node in nodes if isinstance(node, str)]
+
 
 _CODED_REFS: dict[str, tuple[CodeList, CodePart]] = {
     f"{_HEADER}#/$defs/countryCode": (CodeList.ISO_3166_1, CodePart.WHOLE),

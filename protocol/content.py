@@ -88,9 +88,12 @@ class ContentChecker:
     def code_findings(self, document: dict[str, Any]) -> list[CodeFinding]:
         """Every coded value of a schema-valid ``document`` that is not in its list."""
         findings: list[CodeFinding] = []
+        contains = self.lists.contains
         for spot in self.fields(str(document["type"]), str(document["version"])):
+            if all(contains(spot.code_list, code) for code in spot.codes(document)):
+                continue  # the usual case: no pointer built
             for pointer, value in spot.values(document):
-                if not self.lists.contains(spot.code_list, spot.part.of(value)):
+                if not contains(spot.code_list, spot.part.of(value)):
                     findings.append(CodeFinding(pointer, value, spot.code_list, spot.part.label))
         return findings
 

@@ -264,3 +264,16 @@ def test_declaration_masses_and_packages(checker) -> None:
     document = example("customs-declaration")
     document["body"]["totalGrossMassKg"] += 1
     assert [p for p, _t in _refused_amounts(checker, document)] == ["/body/totalGrossMassKg"]
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.json")), ids=lambda p: p.stem)
+def test_codes_fast_path_finds_what_the_pointer_walk_finds(checker, path: Path) -> None:
+    # code_findings checks ``CodeField.codes`` (no pointers) and walks with pointers only
+    # when a code fails: both must see the same values, in any order.
+    document = json.loads(path.read_text("utf-8"))
+    if document.get("type") is None or (document["type"], document.get("version")) not in \
+            checker.schemas.types():
+        pytest.skip(f"{path.name} is not a document of a loaded type")
+    for spot in checker.fields(document["type"], document["version"]):
+        walked = sorted(spot.part.of(value) for _pointer, value in spot.values(document))
+        assert sorted(spot.codes(document)) == walked, spot
