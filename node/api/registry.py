@@ -67,7 +67,7 @@ async def _change(ctx: NodeContext, principal: Principal, event: str,
 
     def _run() -> dict[str, Any]:
         with storage_errors(), write_session(ctx.engine) as session:
-            current = ctx.registry.for_update(session)
+            current = ctx.registry.current(session)
             updated = edit(current)
             if updated is current:
                 return {"changed": False, **_summary(current)}

@@ -17,12 +17,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, text
+from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from node.errors import NodeError
 from node.services import webhook_events
-from node.storage.database import WRITER_LOCK
+from node.storage.database import WRITER_LOCK, advisory_lock
 from node.storage.models import AuditEventRecord
 from protocol.canonical import canonicalize
 from protocol.reason_codes import ReasonCode
@@ -60,11 +60,9 @@ def append_events(session: Session, events: Sequence[AuditEvent],
     if not events:
         return []
     session.flush()
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
-        # Held from the transaction's start in a write session (storage.database); taken here
-        # too for a caller outside one (re-entrant within a transaction).
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITER_LOCK})
+    # Held from the transaction's start in a write session (storage.database); taken here
+    # too for a caller outside one (re-entrant within a transaction; nothing on SQLite).
+    advisory_lock(session, WRITER_LOCK)
     head = session.exec(
         select(AuditEventRecord.seq, AuditEventRecord.hash)
         .order_by(col(AuditEventRecord.seq).desc()).limit(1)

@@ -106,7 +106,7 @@ def propose(ctx: NodeContext, session: Session, principal: Principal, agreement:
     to the partner's node."""
     require_role(principal, Role.OPERATOR)
     partner = next(p for p in agreement.parties if p != ctx.authority_id)
-    registry = ctx.registry.for_update(session)
+    registry = ctx.registry.current(session)
     if not trust.endpoint(registry, partner):
         raise RequestError(ReasonCode.REQUEST_INVALID,
                            f"{partner} has no node endpoint in the registry")
@@ -147,7 +147,7 @@ def countersign(ctx: NodeContext, session: Session, principal: Principal, agreem
     signer = ctx.authority.root_signer(ctx.settings.passphrase_bytes())
     agreement = countersign_agreement(GeneralJWS.parse(record.proposal_bytes), signer,
                                       signed_at=at)
-    registry = ctx.registry.for_update(session)
+    registry = ctx.registry.current(session)
     installed = _install(ctx, session, registry.add_agreement(agreement, at=at,
                                                               limits=ctx.limits),
                          registry, f"{principal.name}:negotiation-countersign")
@@ -184,7 +184,7 @@ def change_status(ctx: NodeContext, session: Session, principal: Principal, agre
                   at: dt.datetime) -> TrustRegistry | None:
     """Suspend, resume or terminate an agreement here and at the partner's node."""
     require_role(principal, Role.OPERATOR)
-    registry = ctx.registry.for_update(session)
+    registry = ctx.registry.current(session)
     record = registry.agreement(agreement_id)
     partner = next(p for p in record.agreement.parties if p != ctx.authority_id)
     signer = ctx.authority.root_signer(ctx.settings.passphrase_bytes())
@@ -252,7 +252,7 @@ def receive(ctx: NodeContext, envelope: Envelope, digest: str, body: bytes,
         stored = stored_receipt(session, envelope, digest)
         if stored is not None:
             return stored
-        registry = ctx.registry.for_update(session)
+        registry = ctx.registry.current(session)
         record = _find(session, agreement_id, envelope.sender)
         actor = f"peer:{envelope.sender}:negotiation-{action.value}"
         if action is Action.PROPOSE:

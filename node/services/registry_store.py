@@ -20,7 +20,7 @@ from sqlmodel import Session, col, func, select
 from node.authority import write_atomic
 from node.errors import ConfigError, ConflictError
 from node.services.audit import append_event
-from node.storage.database import REGISTRY_LOCK, advisory_lock, read_session, write_session
+from node.storage.database import read_session, write_session
 from node.storage.models import RegistryStateRecord
 from protocol.errors import ProtocolError
 from protocol.reason_codes import ReasonCode
@@ -56,8 +56,8 @@ class RegistryStore:
         registry = self._read_file()
         with write_session(self._engine) as session:
             # Processes starting together read and install in turn (else two install the
-            # same version and one crashes on the primary key).
-            advisory_lock(session, REGISTRY_LOCK)
+            # same version and one crashes on the primary key): a write session holds the
+            # node's writer lock from its first statement (storage.database).
             held = session.exec(select(func.max(RegistryStateRecord.version))).one()
             if held is None or registry.version > held:
                 self._install(session, registry, actor="registry-file")
@@ -90,18 +90,10 @@ class RegistryStore:
                 self._cached = registry
         return registry
 
-    def for_update(self, session: Session) -> TrustRegistry:
-        """The registry in force, read under the registry lock held until the caller's
-        write transaction ends: read it with this, not ``current``, to edit and ``install``
-        it. Two changes at once (two operators, an operator and a partner's countersignature,
-        two API processes on one PostgreSQL database) then apply in turn, each over the
-        other's result, instead of both building version N+1 and one failing."""
-        advisory_lock(session, REGISTRY_LOCK)  # SQLite: the write session already serialises
-        return self.current(session)
-
     def install(self, session: Session, registry: TrustRegistry, *, actor: str) -> None:
-        """Install ``registry`` as the new current version in the caller's transaction
-        (read the base with ``for_update``)."""
+        """Install ``registry`` as the new current version in the caller's write transaction.
+        Read its base with ``current(session)`` in that same transaction: the writer lock it
+        holds makes two changes at once apply in turn, each over the other's result."""
         held = session.exec(select(func.max(RegistryStateRecord.version))).one()
         if held is not None and registry.version <= held:
             raise ConflictError(ReasonCode.REGISTRY_ROLLBACK,
@@ -116,7 +108,7 @@ class RegistryStore:
             installed_at=now, installed_by=actor))
         try:
             # Flushed here, before the audit event's query would autoflush it outside this
-            # translation (a writer that skipped ``for_update`` loses the race as a 409).
+            # translation (a writer outside a write session loses the race as a 409).
             session.flush()
         except IntegrityError as exc:
             raise ConflictError(ReasonCode.CONFLICT,

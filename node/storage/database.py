@@ -31,7 +31,6 @@ _MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 # PostgreSQL advisory lock keys, one per read-then-write that the processes of a node sharing
 # one database must take in turn (constants shared by every process).
 MIGRATION_LOCK = 0x7A_0D19
-REGISTRY_LOCK = 0x7A_0D18  # seeding and every change of the registry in force
 # Every write transaction, from its first statement: the audit chain orders every write of
 # the node, so writers run one at a time, as on SQLite (BEGIN IMMEDIATE).
 WRITER_LOCK = 0x7A_0D17

@@ -3,7 +3,8 @@
 Each change reads the registry in force, edits it and installs version N+1. Two processes
 on one PostgreSQL database (an operator's change here, a partner's countersignature there)
 both read N and both built N+1; one lost the ``registry_state_pkey`` race with a 500.
-``RegistryStore.for_update`` serialises them: each applies over the other's result.
+A write session takes the node's writer lock at its first statement (ADR 0036), so they
+apply in turn, each over the other's result.
 Two ``NodeContext`` objects on one database stand for the two processes.
 """
 
@@ -44,7 +45,7 @@ def test_concurrent_registry_changes_from_two_processes_all_apply(
             try:
                 for change in range(CHANGES):
                     with write_session(ctx.engine) as session:
-                        current = ctx.registry.for_update(session)
+                        current = ctx.registry.current(session)
                         updated = current.update_authority(
                             CN.authority_id,
                             endpoints=[f"http://127.0.0.1:{10000 + index * 100 + change}"])
