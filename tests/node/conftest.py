@@ -9,6 +9,7 @@ With ``TRADEACCORD_TEST_DATABASE=postgresql`` every node gets its own PostgreSQL
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import socket
 import threading
@@ -24,6 +25,7 @@ from fastapi import FastAPI
 from node.api.app import create_app, tls_client_context, uvicorn_tls_options
 from node.authority import AuthorityDirectory
 from node.client import NodeClient
+from node.context import NodeContext
 from node.pilot import AgreementSpec, AuthoritySpec, setup_network
 from node.services.apikeys import Role
 from node.settings import Settings, load_settings
@@ -130,6 +132,22 @@ def final_delivery(client: NodeClient, document_id: str, peer: str) -> dict[str,
         return None
 
     return wait_for(_state)  # type: ignore[return-value]
+
+
+@contextlib.contextmanager
+def sg_context(base: Path, databases: DatabaseFactory,
+               **overrides: object) -> Iterator[NodeContext]:
+    """SG-CUSTOMS's node context alone (no HTTP, no worker loop), CN-CUSTOMS's endpoint at a
+    closed port: for tests that drive the outbox and the delivery worker's functions."""
+    directories = setup_network(base / "net", (SG, CN),
+                                {CN.authority_id: "http://127.0.0.1:9"}, (COO_AGREEMENT,),
+                                at=utc_now())
+    context = NodeContext.build(fast_settings(directories[SG.authority_id].path,
+                                              databases.new_url(), **overrides))
+    try:
+        yield context
+    finally:
+        context.close()
 
 
 @pytest.fixture

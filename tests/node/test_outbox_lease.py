@@ -19,7 +19,6 @@ import httpx
 import pytest
 
 from node.context import NodeContext
-from node.pilot import setup_network
 from node.services import delivery
 from node.services.delivery import Claimed, claim, record_failure, send_budget
 from node.storage.database import read_session, write_session
@@ -27,22 +26,15 @@ from node.storage.models import OutboundMessageRecord
 from protocol.jws import GeneralJWS
 from protocol.reason_codes import ReasonCode
 from protocol.timeutil import utc_now
-from tests.node.conftest import CN, COO_AGREEMENT, SG, certificate_of_origin, fast_settings
+from tests.node.conftest import CN, certificate_of_origin, sg_context
 from tests.node.databases import DatabaseFactory
 from tests.node.inprocess import InProcessNetwork
 
 
 @pytest.fixture
 def ctx(tmp_path: Path, database_factory: DatabaseFactory) -> Iterator[NodeContext]:
-    directories = setup_network(tmp_path / "net", (SG, CN),
-                                {CN.authority_id: "http://127.0.0.1:9"}, (COO_AGREEMENT,),
-                                at=utc_now())
-    context = NodeContext.build(fast_settings(directories[SG.authority_id].path,
-                                              database_factory.new_url()))
-    try:
+    with sg_context(tmp_path, database_factory) as context:
         yield context
-    finally:
-        context.close()
 
 
 def _message(ctx: NodeContext, at: dt.datetime) -> int:

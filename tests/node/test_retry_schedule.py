@@ -22,14 +22,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from node.context import NodeContext
-from node.pilot import setup_network
 from node.services.delivery import backoff_seconds, claim, record_failure
 from node.settings import Settings
 from node.storage.database import read_session, write_session
 from node.storage.models import OutboundMessageRecord
 from protocol.reason_codes import ReasonCode
 from protocol.timeutil import parse_time, utc_now
-from tests.node.conftest import CN, COO_AGREEMENT, SG, certificate_of_origin, fast_settings
+from tests.node.conftest import CN, certificate_of_origin, sg_context
 from tests.node.databases import DatabaseFactory, database_factory  # noqa: F401 (fixture)
 from tests.node.inprocess import InProcessNetwork
 
@@ -58,16 +57,8 @@ def test_backoff_spreads_over_the_whole_interval() -> None:
 def ctx(tmp_path: Path, database_factory: DatabaseFactory  # noqa: F811 (fixture)
         ) -> Iterator[NodeContext]:
     """SG's node context with the default retry schedule (no HTTP, no worker loop)."""
-    directories = setup_network(tmp_path / "net", (SG, CN),
-                                {CN.authority_id: "http://127.0.0.1:9"}, (COO_AGREEMENT,),
-                                at=utc_now())
-    settings = fast_settings(directories[SG.authority_id].path, database_factory.new_url(),
-                             **DEFAULTS)
-    context = NodeContext.build(settings)
-    try:
+    with sg_context(tmp_path, database_factory, **DEFAULTS) as context:
         yield context
-    finally:
-        context.close()
 
 
 def _message(ctx: NodeContext, at: dt.datetime) -> int:

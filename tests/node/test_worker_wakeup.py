@@ -13,14 +13,18 @@ from pathlib import Path
 import pytest
 
 from node.context import NodeContext
-from node.pilot import setup_network
 from node.services import documents
 from node.services.apikeys import Principal, Role
 from node.services.delivery import claim
 from node.storage.database import write_session
 from node.storage.models import OutboundMessageRecord
 from protocol.timeutil import utc_now
-from tests.node.conftest import CN, COO_AGREEMENT, EXPORTER, SG, certificate_of_origin, fast_settings
+from tests.node.conftest import (
+    CN,
+    EXPORTER,
+    certificate_of_origin,
+    sg_context,
+)
 from tests.node.databases import DatabaseFactory
 from tests.node.inprocess import InProcessNetwork
 
@@ -29,15 +33,8 @@ TRADER = Principal(key_id="k-test", role=Role.TRADER, party=EXPORTER)
 
 @pytest.fixture
 def ctx(tmp_path: Path, database_factory: DatabaseFactory) -> Iterator[NodeContext]:
-    directories = setup_network(tmp_path / "net", (SG, CN),
-                                {CN.authority_id: "http://127.0.0.1:9"}, (COO_AGREEMENT,),
-                                at=utc_now())
-    context = NodeContext.build(fast_settings(directories[SG.authority_id].path,
-                                              database_factory.new_url()))
-    try:
+    with sg_context(tmp_path, database_factory) as context:
         yield context
-    finally:
-        context.close()
 
 
 def _messages(ctx: NodeContext, count: int, peer: str, at: dt.datetime) -> None:
