@@ -152,9 +152,18 @@ class Browser:
 
     def wait_for(self, probe: Callable[[], Any], what: str, *,
                  reload: bool = False) -> Any:
+        from selenium.common.exceptions import (
+            NoSuchElementException,
+            StaleElementReferenceException,
+        )
+
         deadline = time.monotonic() + WAIT
         while time.monotonic() < deadline:
-            value = probe()
+            try:
+                value = probe()
+            except (NoSuchElementException, StaleElementReferenceException):
+                # The page is between two documents (a form just posted): not yet.
+                value = None
             if value:
                 return value
             time.sleep(0.2)
